@@ -1,0 +1,313 @@
+//! Domain entities of one organization and the state that holds them all.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch. The core never reads a clock: callers pass time in.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// The prefix every id of this kind starts with (before `_`).
+            pub const PREFIX: &'static str = $prefix;
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name(s.to_string())
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An organization: six lowercase hex digits, such as `ab1cd2`.
+    OrgId, ""
+);
+id_type!(UserId, "usr");
+id_type!(ServiceAccountId, "sa");
+id_type!(GroupId, "grp");
+id_type!(PolicyId, "pol");
+id_type!(NamespaceId, "ns");
+id_type!(ClusterId, "cls");
+id_type!(TokenId, "tok");
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: OrgId,
+    pub name: String,
+    /// The first user; only a platform operator may change it.
+    pub default_admin: UserId,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    Invited,
+    Active,
+    Deactivated,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Invited => "invited",
+            UserStatus::Active => "active",
+            UserStatus::Deactivated => "deactivated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UserStatus> {
+        match s {
+            "invited" => Some(UserStatus::Invited),
+            "active" => Some(UserStatus::Active),
+            "deactivated" => Some(UserStatus::Deactivated),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub status: UserStatus,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceAccount {
+    pub id: ServiceAccountId,
+    pub name: String,
+    pub created_by: Option<UserId>,
+    pub active: bool,
+    /// Created and managed by the platform itself, not by a user.
+    pub system_managed: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: String,
+    pub description: String,
+    /// One of the five legacy groups: it cannot be renamed or deleted.
+    pub legacy: bool,
+    pub created_at: Timestamp,
+}
+
+/// Who a rule names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum PrincipalRef {
+    User(UserId),
+    Group(GroupId),
+    ServiceAccount(ServiceAccountId),
+}
+
+impl PrincipalRef {
+    pub fn id(&self) -> &str {
+        match self {
+            PrincipalRef::User(id) => id.as_str(),
+            PrincipalRef::Group(id) => id.as_str(),
+            PrincipalRef::ServiceAccount(id) => id.as_str(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PrincipalRef::User(_) => "user",
+            PrincipalRef::Group(_) => "group",
+            PrincipalRef::ServiceAccount(_) => "service_account",
+        }
+    }
+}
+
+/// `principal → roles`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub principal: PrincipalRef,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessPolicy {
+    pub id: PolicyId,
+    pub name: String,
+    pub description: String,
+    /// Set on the five default policies: the legacy group whose roles they fix.
+    pub legacy_group: Option<String>,
+    pub rules: Vec<Rule>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Namespace {
+    pub id: NamespaceId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// One namespace permission key held by one user in one namespace.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NamespaceGrant {
+    pub namespace: NamespaceId,
+    pub user: UserId,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub id: ClusterId,
+    pub name: String,
+    pub api_server_url: String,
+    pub ca_bundle: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// Belongs to one user and acts with that user's permissions.
+    Personal,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Personal => "personal",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TokenKind> {
+        match s {
+            "personal" => Some(TokenKind::Personal),
+            _ => None,
+        }
+    }
+}
+
+/// An API access token. Only the SHA-256 of its secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub kind: TokenKind,
+    pub user: UserId,
+    pub name: String,
+    pub note: String,
+    /// Hex SHA-256 of the secret.
+    #[serde(skip_serializing)]
+    pub secret_hash: String,
+    /// The first characters of the secret, so a holder can tell tokens apart.
+    pub display_prefix: String,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Everything Warden knows about one organization: what the engine compiles into a
+/// snapshot, and what a command changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgState {
+    pub org: Organization,
+    /// Bumped by every committed change.
+    pub revision: u64,
+    pub users: BTreeMap<UserId, User>,
+    pub service_accounts: BTreeMap<ServiceAccountId, ServiceAccount>,
+    pub groups: BTreeMap<GroupId, Group>,
+    /// `(group, user)` pairs.
+    pub memberships: BTreeSet<(GroupId, UserId)>,
+    pub policies: BTreeMap<PolicyId, AccessPolicy>,
+    pub namespaces: BTreeMap<NamespaceId, Namespace>,
+    pub namespace_grants: BTreeSet<NamespaceGrant>,
+    pub clusters: BTreeMap<ClusterId, Cluster>,
+    pub tokens: BTreeMap<TokenId, ApiToken>,
+}
+
+impl OrgState {
+    pub fn group_by_name(&self, name: &str) -> Option<&Group> {
+        self.groups.values().find(|g| g.name == name)
+    }
+
+    pub fn user_by_email(&self, email: &str) -> Option<&User> {
+        self.users
+            .values()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+    }
+
+    /// The groups a user belongs to.
+    pub fn groups_of<'a>(&'a self, user: &'a UserId) -> impl Iterator<Item = &'a GroupId> + 'a {
+        self.memberships
+            .iter()
+            .filter(move |(_, u)| u == user)
+            .map(|(g, _)| g)
+    }
+
+    /// The users of a group.
+    pub fn members_of<'a>(&'a self, group: &'a GroupId) -> impl Iterator<Item = &'a UserId> + 'a {
+        self.memberships
+            .range((group.clone(), UserId(String::new()))..)
+            .take_while(move |(g, _)| g == group)
+            .map(|(_, u)| u)
+    }
+
+    pub fn principal_exists(&self, principal: &PrincipalRef) -> bool {
+        match principal {
+            PrincipalRef::User(id) => self.users.contains_key(id),
+            PrincipalRef::Group(id) => self.groups.contains_key(id),
+            PrincipalRef::ServiceAccount(id) => self.service_accounts.contains_key(id),
+        }
+    }
+}
+
+/// An immutable record of a change or of a refused management call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Unique id (`evt_` + random suffix).
+    pub id: String,
+    pub org_id: OrgId,
+    pub at: Timestamp,
+    /// `user:<id>` or `system`.
+    pub actor: String,
+    /// The catalog action of the call (`iam.groups.create`, ...).
+    pub action: String,
+    /// The id of the entity the call addressed, if any.
+    pub target: String,
+    /// `allowed` for a committed change, `denied` for a refused one.
+    pub outcome: String,
+    /// The stable error code of a refused call.
+    pub error_code: Option<String>,
+    /// The organization revision the change produced (0 for a refused call).
+    pub revision: u64,
+    /// The request id of the HTTP call, for correlation with logs.
+    pub request_id: String,
+    /// The changes with their before and after values (JSON of `command::Change`).
+    pub changes: serde_json::Value,
+}

@@ -1,0 +1,565 @@
+//! The authorization engine: a per-organization snapshot compiled from [`OrgState`].
+//!
+//! Default deny: a principal may perform an action only if some rule of some access policy
+//! names it, or a group it belongs to, with a role containing the action. Compilation
+//! interns every principal to a small integer and precomputes its effective [`ActionSet`],
+//! so a check is two hash look-ups and a bit test. Explanations are computed on demand from
+//! per-principal and per-group indexes of the rules that name them.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::actionset::{ActionId, ActionSet};
+use crate::catalog::{Catalog, ResolvedAction};
+use crate::domain::{GroupId, OrgId, OrgState, PolicyId, PrincipalRef, UserId, UserStatus};
+
+/// A bit per catalog role (the catalog has 19; a `u64` leaves room).
+pub type RoleMask = u64;
+
+const INLINE_ID_BYTES: usize = 23;
+
+/// A principal id stored inline, so a look-up compares bytes inside the hash table instead
+/// of chasing a pointer to a heap string. Warden's ids (`usr_` + 16 characters) fit; a
+/// longer string is never a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct InlineId {
+    len: u8,
+    bytes: [u8; INLINE_ID_BYTES],
+}
+
+impl InlineId {
+    #[inline]
+    fn new(id: &str) -> Option<InlineId> {
+        let src = id.as_bytes();
+        if src.len() > INLINE_ID_BYTES {
+            return None;
+        }
+        let mut bytes = [0u8; INLINE_ID_BYTES];
+        bytes[..src.len()].copy_from_slice(src);
+        Some(InlineId {
+            len: src.len() as u8,
+            bytes,
+        })
+    }
+}
+
+/// What a check needs, stored in the hash table next to its key.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// Effective actions (empty when the principal is not active).
+    actions: ActionSet,
+    index: u32,
+}
+
+/// The rest of what the engine knows about one acting principal.
+#[derive(Debug, Clone)]
+struct PrincipalEntry {
+    /// Roles held through any rule, active or not.
+    roles: RoleMask,
+    active: bool,
+    is_user: bool,
+    /// Indexes into `Snapshot::group_ids` of the user's groups.
+    groups: Vec<u32>,
+    /// `(policy index, rule index)` of the rules naming the principal directly.
+    rules: Vec<(u32, u32)>,
+}
+
+/// An organization's compiled, immutable authorization state at one revision.
+#[derive(Debug)]
+pub struct Snapshot {
+    catalog: Arc<Catalog>,
+    state: Arc<OrgState>,
+    principals: FxHashMap<InlineId, Slot>,
+    entries: Vec<PrincipalEntry>,
+    group_ids: Vec<GroupId>,
+    /// Per group (same index as `group_ids`): the rules naming it.
+    group_rules: Vec<Vec<(u32, u32)>>,
+    policy_ids: Vec<PolicyId>,
+    /// namespace name → user id → namespace keys held (implications expanded).
+    namespace_keys: FxHashMap<Box<str>, FxHashMap<UserId, u32>>,
+    iam_admin_role: Option<u16>,
+}
+
+/// Why a check was denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DenyReason {
+    /// No rule grants the action to the principal or any of its groups.
+    NoMatchingRule,
+    /// The principal is not a user or service account of this organization.
+    UnknownPrincipal,
+    /// The principal exists but is deactivated (or not yet active).
+    PrincipalInactive,
+}
+
+/// One path by which an action is granted: policy → rule → (group) → role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantSource {
+    pub policy_id: PolicyId,
+    pub policy_name: String,
+    /// Index of the rule within its policy.
+    pub rule_index: usize,
+    /// The group through which the rule reaches the principal, if it names a group.
+    pub via_group: Option<GroupRef>,
+    pub role_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupRef {
+    pub id: GroupId,
+    pub name: String,
+}
+
+/// A decision with the reasons behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    pub allowed: bool,
+    /// Set when denied.
+    pub reason: Option<DenyReason>,
+    /// Every path that grants the action (all of them, not only the first). For an
+    /// inactive principal: the paths that would grant it once reactivated.
+    pub granted_by: Vec<GrantSource>,
+}
+
+/// An action name that is neither a catalog action nor an alias.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown action `{0}`")]
+pub struct UnknownAction(pub String);
+
+impl Snapshot {
+    /// Compiles an organization's state. Rules naming an unknown role or principal grant
+    /// nothing (the command layer refuses to write them in the first place).
+    pub fn compile(catalog: Arc<Catalog>, state: Arc<OrgState>) -> Snapshot {
+        let role_count = catalog.roles().len().min(64);
+        let role_grant = |roles: &[String]| -> (ActionSet, RoleMask) {
+            let mut set = ActionSet::EMPTY;
+            let mut mask = 0;
+            for role in roles {
+                if let Some(i) = catalog.role_index(role) {
+                    if (i as usize) < role_count {
+                        set.union_with(&catalog.roles()[i as usize].action_set);
+                        mask |= 1 << i;
+                    }
+                }
+            }
+            (set, mask)
+        };
+
+        // Principals: users, then service accounts, each with a dense index.
+        let capacity = state.users.len() + state.service_accounts.len();
+        let mut index_of: FxHashMap<&str, u32> =
+            FxHashMap::with_capacity_and_hasher(capacity, Default::default());
+        let mut actions = Vec::with_capacity(capacity);
+        let mut entries = Vec::with_capacity(capacity);
+        let principals_iter = state
+            .users
+            .values()
+            .map(|u| (u.id.as_str(), u.status == UserStatus::Active, true))
+            .chain(
+                state
+                    .service_accounts
+                    .values()
+                    .map(|a| (a.id.as_str(), a.active, false)),
+            );
+        for (id, active, is_user) in principals_iter {
+            index_of.insert(id, entries.len() as u32);
+            actions.push(ActionSet::EMPTY);
+            entries.push(PrincipalEntry {
+                roles: 0,
+                active,
+                is_user,
+                groups: Vec::new(),
+                rules: Vec::new(),
+            });
+        }
+        let mut group_index: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut group_ids = Vec::with_capacity(state.groups.len());
+        for id in state.groups.keys() {
+            group_index.insert(id.as_str(), group_ids.len() as u32);
+            group_ids.push(id.clone());
+        }
+        let mut group_grants = vec![(ActionSet::EMPTY, 0 as RoleMask); group_ids.len()];
+        let mut group_rules: Vec<Vec<(u32, u32)>> = vec![Vec::new(); group_ids.len()];
+
+        // Rules: direct grants go to principals, group grants to groups.
+        let mut policy_ids = Vec::with_capacity(state.policies.len());
+        for (p, policy) in state.policies.values().enumerate() {
+            policy_ids.push(policy.id.clone());
+            for (r, rule) in policy.rules.iter().enumerate() {
+                let (set, mask) = role_grant(&rule.roles);
+                let at = (p as u32, r as u32);
+                match &rule.principal {
+                    PrincipalRef::Group(g) => {
+                        if let Some(&i) = group_index.get(g.as_str()) {
+                            let grant = &mut group_grants[i as usize];
+                            grant.0.union_with(&set);
+                            grant.1 |= mask;
+                            group_rules[i as usize].push(at);
+                        }
+                    }
+                    PrincipalRef::User(_) | PrincipalRef::ServiceAccount(_) => {
+                        if let Some(&i) = index_of.get(rule.principal.id()) {
+                            actions[i as usize].union_with(&set);
+                            let entry = &mut entries[i as usize];
+                            entry.roles |= mask;
+                            entry.rules.push(at);
+                        }
+                    }
+                }
+            }
+        }
+        // Memberships: a user gets the grants of each of its groups.
+        for (group, user) in &state.memberships {
+            let (Some(&g), Some(&u)) =
+                (group_index.get(group.as_str()), index_of.get(user.as_str()))
+            else {
+                continue;
+            };
+            let (set, mask) = group_grants[g as usize];
+            actions[u as usize].union_with(&set);
+            let entry = &mut entries[u as usize];
+            entry.roles |= mask;
+            entry.groups.push(g);
+        }
+
+        let mut principals = FxHashMap::with_capacity_and_hasher(capacity, Default::default());
+        for (id, &i) in &index_of {
+            if let Some(key) = InlineId::new(id) {
+                let active = entries[i as usize].active;
+                principals.insert(
+                    key,
+                    Slot {
+                        actions: if active {
+                            actions[i as usize]
+                        } else {
+                            ActionSet::EMPTY
+                        },
+                        index: i,
+                    },
+                );
+            }
+        }
+
+        let key_bit = |key: &str| {
+            catalog
+                .namespace_permissions()
+                .iter()
+                .position(|p| p.key == key)
+                .filter(|&i| i < 32)
+                .map(|i| 1u32 << i)
+        };
+        let mut namespace_keys: FxHashMap<Box<str>, FxHashMap<UserId, u32>> = FxHashMap::default();
+        for grant in &state.namespace_grants {
+            let (Some(namespace), Some(perm)) = (
+                state.namespaces.get(&grant.namespace),
+                catalog.namespace_permission(&grant.key),
+            ) else {
+                continue;
+            };
+            let mut bits = key_bit(&perm.key).unwrap_or(0);
+            for implied in &perm.implies {
+                bits |= key_bit(implied).unwrap_or(0);
+            }
+            *namespace_keys
+                .entry(namespace.name.clone().into_boxed_str())
+                .or_default()
+                .entry(grant.user.clone())
+                .or_default() |= bits;
+        }
+
+        Snapshot {
+            iam_admin_role: catalog.role_index("iam-admin"),
+            catalog,
+            state,
+            principals,
+            entries,
+            group_ids,
+            group_rules,
+            policy_ids,
+            namespace_keys,
+        }
+    }
+
+    #[inline]
+    fn slot(&self, principal: &str) -> Option<&Slot> {
+        self.principals.get(&InlineId::new(principal)?)
+    }
+
+    fn entry(&self, principal: &str) -> Option<&PrincipalEntry> {
+        self.slot(principal)
+            .and_then(|s| self.entries.get(s.index as usize))
+    }
+
+    pub fn org_id(&self) -> &OrgId {
+        &self.state.org.id
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.state.revision
+    }
+
+    pub fn state(&self) -> &Arc<OrgState> {
+        &self.state
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The hot path: may `principal` (a user or service account id) perform `action`?
+    #[inline]
+    pub fn check(&self, principal: &str, action: &str) -> Result<bool, UnknownAction> {
+        match self.catalog.action_id(action) {
+            Some(id) => Ok(self.check_id(principal, id)),
+            None => self.check_slow(principal, action),
+        }
+    }
+
+    /// A check from an interned action.
+    #[inline]
+    pub fn check_id(&self, principal: &str, action: ActionId) -> bool {
+        self.slot(principal)
+            .is_some_and(|s| s.actions.contains(action))
+    }
+
+    #[cold]
+    fn check_slow(&self, principal: &str, action: &str) -> Result<bool, UnknownAction> {
+        match self.catalog.resolve(action) {
+            Some(ResolvedAction::Action(id)) => Ok(self.check_id(principal, id)),
+            Some(ResolvedAction::Alias(set)) => Ok(self
+                .slot(principal)
+                .is_some_and(|s| s.actions.contains_all(set))),
+            None => Err(UnknownAction(action.to_string())),
+        }
+    }
+
+    /// The effective actions of a principal (empty for an unknown or inactive one).
+    pub fn actions_of(&self, principal: &str) -> ActionSet {
+        self.slot(principal).map_or(ActionSet::EMPTY, |s| s.actions)
+    }
+
+    /// Is this user an active holder of the IAM Admin role: an organization admin?
+    pub fn is_org_admin(&self, user: &str) -> bool {
+        let Some(role) = self.iam_admin_role else {
+            return false;
+        };
+        self.entry(user)
+            .is_some_and(|e| e.active && e.roles & (1 << role) != 0)
+    }
+
+    /// Active organization admins, in id order.
+    pub fn org_admins(&self) -> Vec<UserId> {
+        self.state
+            .users
+            .keys()
+            .filter(|id| self.is_org_admin(id.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// Does `user` hold namespace permission `key` in the namespace named `namespace`?
+    /// Org admins hold every key in every namespace of their org, reserved keys included.
+    pub fn check_namespace(&self, user: &str, namespace: &str, key: &str) -> bool {
+        let namespace_known = self.state.namespaces.values().any(|n| n.name == namespace);
+        let Some(bit) = self
+            .catalog
+            .namespace_permissions()
+            .iter()
+            .position(|p| p.key == key)
+            .filter(|&i| i < 32)
+        else {
+            return false;
+        };
+        if !namespace_known {
+            return false;
+        }
+        if self.is_org_admin(user) {
+            return true;
+        }
+        let active = self.entry(user).is_some_and(|e| e.active);
+        active
+            && self
+                .namespace_keys
+                .get(namespace)
+                .and_then(|users| users.get(&UserId(user.to_string())))
+                .is_some_and(|bits| bits & (1 << bit) != 0)
+    }
+
+    /// Which policy, rule, group and role grant `action` to `principal`, or why nothing does.
+    pub fn explain(&self, principal: &str, action: &str) -> Result<Explanation, UnknownAction> {
+        let wanted = match self.catalog.resolve(action) {
+            Some(ResolvedAction::Action(id)) => {
+                let mut set = ActionSet::EMPTY;
+                set.insert(id);
+                set
+            }
+            Some(ResolvedAction::Alias(set)) => *set,
+            None => return Err(UnknownAction(action.to_string())),
+        };
+        let Some(entry) = self.entry(principal) else {
+            return Ok(Explanation {
+                allowed: false,
+                reason: Some(DenyReason::UnknownPrincipal),
+                granted_by: Vec::new(),
+            });
+        };
+        let mut granted_by = Vec::new();
+        let mut covered = ActionSet::EMPTY;
+        self.for_each_grant(entry, |source, role_set| {
+            let hit = role_set.intersection(&wanted);
+            if !hit.is_empty() {
+                covered.union_with(&hit);
+                granted_by.push(source());
+            }
+        });
+        let allowed = entry.active && covered.contains_all(&wanted);
+        let reason = if allowed {
+            None
+        } else if !entry.active {
+            Some(DenyReason::PrincipalInactive)
+        } else {
+            // A partial grant of an alias is no grant.
+            granted_by.clear();
+            Some(DenyReason::NoMatchingRule)
+        };
+        Ok(Explanation {
+            allowed,
+            reason,
+            granted_by,
+        })
+    }
+
+    /// Every action the principal may perform, each with the paths that grant it.
+    pub fn permissions(&self, principal: &str) -> Vec<(String, Vec<GrantSource>)> {
+        let Some(entry) = self.entry(principal) else {
+            return Vec::new();
+        };
+        if !entry.active {
+            return Vec::new();
+        }
+        let mut by_action: Vec<Vec<GrantSource>> = vec![Vec::new(); self.catalog.actions().len()];
+        self.for_each_grant(entry, |source, role_set| {
+            let source = source();
+            for id in role_set.iter() {
+                if let Some(list) = by_action.get_mut(id.0 as usize) {
+                    list.push(source.clone());
+                }
+            }
+        });
+        by_action
+            .into_iter()
+            .enumerate()
+            .filter(|(_, sources)| !sources.is_empty())
+            .map(|(i, sources)| {
+                (
+                    self.catalog.action_name(ActionId(i as u16)).to_string(),
+                    sources,
+                )
+            })
+            .collect()
+    }
+
+    /// Principals (active users and service accounts) allowed to perform `action`.
+    pub fn who_can(&self, action: &str) -> Result<Vec<String>, UnknownAction> {
+        let mut out = Vec::new();
+        let ids = self
+            .state
+            .users
+            .keys()
+            .map(|u| u.as_str())
+            .chain(self.state.service_accounts.keys().map(|a| a.as_str()));
+        for id in ids {
+            if self.check(id, action)? {
+                out.push(id.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` once per (rule, role) reaching the principal, directly or through a group.
+    /// `f` gets a closure building the [`GrantSource`] (so callers that only need the role's
+    /// action set allocate nothing) and that role's actions.
+    fn for_each_grant(
+        &self,
+        entry: &PrincipalEntry,
+        mut f: impl FnMut(&dyn Fn() -> GrantSource, &ActionSet),
+    ) {
+        let direct = entry.rules.iter().map(|at| (*at, None));
+        let via_groups = entry.is_user.then_some(()).into_iter().flat_map(|()| {
+            entry.groups.iter().flat_map(|&g| {
+                self.group_rules
+                    .get(g as usize)
+                    .into_iter()
+                    .flatten()
+                    .map(move |at| (*at, Some(g)))
+            })
+        });
+        for ((p, r), via) in direct.chain(via_groups) {
+            let Some(policy) = self
+                .policy_ids
+                .get(p as usize)
+                .and_then(|id| self.state.policies.get(id))
+            else {
+                continue;
+            };
+            let Some(rule) = policy.rules.get(r as usize) else {
+                continue;
+            };
+            for role_id in &rule.roles {
+                let Some(role) = self.catalog.role(role_id) else {
+                    continue;
+                };
+                let build = || GrantSource {
+                    policy_id: policy.id.clone(),
+                    policy_name: policy.name.clone(),
+                    rule_index: r as usize,
+                    via_group: via
+                        .and_then(|g| self.group_ids.get(g as usize))
+                        .map(|g| GroupRef {
+                            id: g.clone(),
+                            name: self
+                                .state
+                                .groups
+                                .get(g)
+                                .map(|g| g.name.clone())
+                                .unwrap_or_default(),
+                        }),
+                    role_id: role.id.clone(),
+                };
+                f(&build, &role.action_set);
+            }
+        }
+    }
+}
+
+/// The effective actions of one user computed straight from state, without compiling a
+/// snapshot: used by the command layer to compare a caller's privileges before and after.
+pub fn effective_actions(catalog: &Catalog, state: &OrgState, user: &UserId) -> ActionSet {
+    let mut set = ActionSet::EMPTY;
+    let Some(u) = state.users.get(user) else {
+        return set;
+    };
+    if u.status != UserStatus::Active {
+        return set;
+    }
+    let groups: Vec<&GroupId> = state.groups_of(user).collect();
+    for policy in state.policies.values() {
+        for rule in &policy.rules {
+            let applies = match &rule.principal {
+                PrincipalRef::User(id) => id == user,
+                PrincipalRef::Group(id) => groups.contains(&id),
+                PrincipalRef::ServiceAccount(_) => false,
+            };
+            if applies {
+                for role in &rule.roles {
+                    if let Some(r) = catalog.role(role) {
+                        set.union_with(&r.action_set);
+                    }
+                }
+            }
+        }
+    }
+    set
+}

@@ -1,0 +1,24 @@
+//! Warden's pure core: the domain of an organization, the role catalog, the commands that
+//! change an organization and the authorization engine that answers checks.
+//!
+//! No I/O, no async, no clock: time and randomness are passed in through
+//! [`command::CommandContext`]. The server and the store depend on this crate, never the
+//! other way round.
+
+pub mod actionset;
+pub mod catalog;
+pub mod command;
+pub mod domain;
+pub mod engine;
+pub mod error;
+pub mod token;
+pub mod validate;
+
+pub mod testkit;
+
+pub use actionset::{ActionId, ActionSet};
+pub use catalog::Catalog;
+pub use command::{execute, new_organization, Actor, Command, CommandContext, Executed};
+pub use domain::*;
+pub use engine::{Explanation, Snapshot};
+pub use error::DomainError;

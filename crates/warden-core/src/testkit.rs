@@ -1,0 +1,175 @@
+//! Deterministic helpers for tests and benchmarks: a counter-based [`CommandContext`] and
+//! the reference workload of spec section 11.
+
+use std::collections::BTreeMap;
+
+use crate::catalog::Catalog;
+use crate::command::{new_organization, CommandContext, FirstUser};
+use crate::domain::*;
+use crate::error::DomainError;
+
+/// A context with a fixed clock and sequential, still well-formed, id suffixes.
+#[derive(Debug, Clone)]
+pub struct FixedContext {
+    pub now: Timestamp,
+    pub counter: u64,
+}
+
+impl FixedContext {
+    pub fn new(now_ms: i64) -> FixedContext {
+        FixedContext {
+            now: Timestamp(now_ms),
+            counter: 0,
+        }
+    }
+}
+
+impl CommandContext for FixedContext {
+    fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    fn random_suffix(&mut self) -> String {
+        self.counter += 1;
+        format!("{:016x}", self.counter)
+    }
+}
+
+/// A small deterministic pseudo-random generator (SplitMix64), enough for workloads.
+#[derive(Debug, Clone)]
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+/// Sizes of a generated organization.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload {
+    pub users: usize,
+    pub groups: usize,
+    pub memberships_per_user: usize,
+    pub policies: usize,
+    pub rules_per_policy: usize,
+    /// Share of rules naming a group rather than a user, in percent.
+    pub group_rule_percent: usize,
+    pub seed: u64,
+}
+
+impl Workload {
+    /// Spec section 11: 10,000 users, 1,000 groups (about 2 memberships a user), 200
+    /// policies holding about 600 rules, 80% of them naming a group.
+    pub const REFERENCE: Workload = Workload {
+        users: 10_000,
+        groups: 1_000,
+        memberships_per_user: 2,
+        policies: 200,
+        rules_per_policy: 3,
+        group_rule_percent: 80,
+        seed: 42,
+    };
+}
+
+/// Builds an organization of the given size directly (no command per entity), on top of a
+/// real [`new_organization`] so the legacy groups and default policies are present.
+pub fn generate_org(catalog: &Catalog, w: Workload) -> Result<OrgState, DomainError> {
+    let mut ctx = FixedContext::new(1_700_000_000_000);
+    let mut state = new_organization(
+        catalog,
+        OrgId("a1b2c3".into()),
+        "Reference",
+        FirstUser {
+            email: "admin@example.com".into(),
+            first_name: "Ada".into(),
+            last_name: "Admin".into(),
+        },
+        &mut ctx,
+    )?
+    .state;
+    let mut rng = SplitMix(w.seed);
+    let now = ctx.now;
+    let mut users = Vec::with_capacity(w.users);
+    for i in 0..w.users {
+        let id = UserId(format!("usr_{i:08}"));
+        state.users.insert(
+            id.clone(),
+            User {
+                id: id.clone(),
+                email: format!("user{i}@example.com"),
+                first_name: format!("User{i}"),
+                last_name: "Example".into(),
+                status: UserStatus::Active,
+                created_at: now,
+            },
+        );
+        users.push(id);
+    }
+    let mut groups = Vec::with_capacity(w.groups);
+    for i in 0..w.groups {
+        let id = GroupId(format!("grp_{i:08}"));
+        state.groups.insert(
+            id.clone(),
+            Group {
+                id: id.clone(),
+                name: format!("team-{i}"),
+                description: String::new(),
+                legacy: false,
+                created_at: now,
+            },
+        );
+        groups.push(id);
+    }
+    if !groups.is_empty() {
+        for user in &users {
+            for _ in 0..w.memberships_per_user {
+                let g = groups[rng.below(groups.len())].clone();
+                state.memberships.insert((g, user.clone()));
+            }
+        }
+    }
+    let roles: Vec<String> = catalog.roles().iter().map(|r| r.id.clone()).collect();
+    let mut policies = BTreeMap::new();
+    for p in 0..w.policies {
+        let id = PolicyId(format!("pol_{p:08}"));
+        let mut rules = Vec::new();
+        for _ in 0..w.rules_per_policy {
+            let principal = if !groups.is_empty() && rng.below(100) < w.group_rule_percent {
+                PrincipalRef::Group(groups[rng.below(groups.len())].clone())
+            } else {
+                PrincipalRef::User(users[rng.below(users.len())].clone())
+            };
+            let n = 1 + rng.below(2);
+            let rule_roles = (0..n)
+                .map(|_| roles[rng.below(roles.len())].clone())
+                .collect();
+            rules.push(Rule {
+                principal,
+                roles: rule_roles,
+            });
+        }
+        policies.insert(
+            id.clone(),
+            AccessPolicy {
+                id,
+                name: format!("policy-{p}"),
+                description: String::new(),
+                legacy_group: None,
+                rules,
+                created_at: now,
+                updated_at: now,
+            },
+        );
+    }
+    state.policies.extend(policies);
+    Ok(state)
+}

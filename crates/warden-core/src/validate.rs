@@ -1,0 +1,182 @@
+//! Input validation shared by every command. Limits are deliberately tight: names end up in
+//! Kubernetes subjects, URLs and audit records.
+
+use crate::error::DomainError;
+
+pub const MAX_NAME: usize = 128;
+pub const MAX_DESCRIPTION: usize = 1024;
+pub const MAX_EMAIL: usize = 254;
+pub const MAX_RULES: usize = 1000;
+pub const MAX_URL: usize = 2048;
+pub const MAX_CA_BUNDLE: usize = 65536;
+
+fn no_control(field: &str, value: &str) -> Result<(), DomainError> {
+    if value.chars().any(char::is_control) {
+        return Err(DomainError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A human-readable display name: 1 to 128 characters, trimmed, no control characters.
+pub fn display_name(field: &str, value: &str) -> Result<String, DomainError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(DomainError::invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > MAX_NAME {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be at most {MAX_NAME} characters"),
+        ));
+    }
+    no_control(field, value)?;
+    Ok(value.to_string())
+}
+
+/// Optional free text: at most 1024 characters.
+pub fn description(field: &str, value: &str) -> Result<String, DomainError> {
+    if value.chars().count() > MAX_DESCRIPTION {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(DomainError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(value.trim().to_string())
+}
+
+/// A name that becomes part of a Kubernetes subject or object name (groups): 1 to 63
+/// characters of lowercase letters, digits, `-`, `_` and `.`, starting with a letter or digit.
+pub fn group_name(field: &str, value: &str) -> Result<String, DomainError> {
+    let ok = !value.is_empty()
+        && value.len() <= 63
+        && value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && value.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.'
+        });
+    if !ok {
+        return Err(DomainError::invalid(
+            field,
+            "must be 1 to 63 characters of lowercase letters, digits, '-', '_' and '.', starting with a letter or digit",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// A Kubernetes DNS-1123 label (namespaces, clusters): 1 to 63 characters of lowercase
+/// letters, digits and `-`, starting and ending with a letter or digit.
+pub fn dns_label(field: &str, value: &str) -> Result<String, DomainError> {
+    let bytes = value.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let ok = !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes.first().is_some_and(alnum)
+        && bytes.last().is_some_and(alnum)
+        && bytes.iter().all(|b| alnum(b) || *b == b'-');
+    if !ok {
+        return Err(DomainError::invalid(
+            field,
+            "must be a DNS label: 1 to 63 characters of lowercase letters, digits and '-', starting and ending with a letter or digit",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// An email address, kept as given but compared case-insensitively.
+pub fn email(field: &str, value: &str) -> Result<String, DomainError> {
+    let value = value.trim();
+    let well_formed = value.len() <= MAX_EMAIL
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if !well_formed {
+        return Err(DomainError::invalid(
+            field,
+            "must be an email address such as ada@example.com",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// A cluster's API server: an `https://` URL without spaces.
+pub fn https_url(field: &str, value: &str) -> Result<String, DomainError> {
+    let value = value.trim();
+    let ok = value.len() <= MAX_URL
+        && value
+            .strip_prefix("https://")
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be an https:// URL of at most {MAX_URL} characters"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// A PEM bundle of CA certificates (may be empty).
+pub fn ca_bundle(field: &str, value: &str) -> Result<String, DomainError> {
+    if value.len() > MAX_CA_BUNDLE {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be at most {MAX_CA_BUNDLE} bytes"),
+        ));
+    }
+    if !value.trim().is_empty() && !value.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(DomainError::invalid(
+            field,
+            "must be PEM: one or more -----BEGIN CERTIFICATE----- blocks",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(group_name("name", "ml-engineers").is_ok());
+        assert!(group_name("name", "ML").is_err());
+        assert!(group_name("name", "").is_err());
+        assert!(group_name("name", &"a".repeat(64)).is_err());
+        assert!(dns_label("name", "team-a").is_ok());
+        assert!(dns_label("name", "-team").is_err());
+        assert!(dns_label("name", "team_a").is_err());
+        assert!(display_name("name", "  Acme  ").is_ok_and(|n| n == "Acme"));
+        assert!(display_name("name", "   ").is_err());
+        assert!(display_name("name", &"x".repeat(129)).is_err());
+        assert!(display_name("name", "a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn emails_and_urls() {
+        assert!(email("email", "ada@example.com").is_ok());
+        assert!(email("email", "ada@example").is_err());
+        assert!(email("email", "a da@example.com").is_err());
+        assert!(email("email", "@example.com").is_err());
+        assert!(https_url("url", "https://k8s.example.com:6443").is_ok());
+        assert!(https_url("url", "http://k8s.example.com").is_err());
+        assert!(ca_bundle("ca", "nope").is_err());
+        assert!(ca_bundle("ca", "").is_ok());
+    }
+}

@@ -1,0 +1,191 @@
+//! HTTP throughput of `POST /v1/authz/check` on the reference organization of spec section 11.
+//!
+//! `cargo bench -p warden-server --bench http` starts Warden in this process on a loopback
+//! port (SQLite in a temporary directory), loads the reference organization (10,000 users,
+//! 1,000 groups, 200 policies), and drives it with `wrk` (Debian package `wrk`) over 64
+//! keep-alive connections for a bounded time: single checks, then batches of 100. Prints
+//! requests/s, decisions/s and latency percentiles. Skips with a message when `wrk` is absent.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt::Write as _;
+use std::process::Command as Process;
+
+use warden_core::command::{self, Executed, TokenLifetime};
+use warden_core::testkit::{generate_org, SplitMix, Workload};
+use warden_core::{AuditEvent, Catalog, OrgState, Snapshot};
+use warden_server::{Settings, Warden};
+use warden_store::Store;
+
+const SECONDS: u32 = 10;
+const CONNECTIONS: u32 = 64;
+
+fn bodies(
+    state: &OrgState,
+    snapshot: &Snapshot,
+    catalog: &Catalog,
+    per_call: usize,
+) -> Vec<String> {
+    let users: Vec<&str> = state.users.keys().map(|u| u.as_str()).collect();
+    let mut rng = SplitMix(11);
+    let mut out = Vec::new();
+    for _ in 0..512 {
+        let mut checks = Vec::new();
+        let mut allowed = 0;
+        while checks.len() < per_call {
+            let user = users[rng.below(users.len())];
+            let action = &catalog.actions()[rng.below(catalog.actions().len())];
+            let allow = snapshot.check(user, action).unwrap();
+            // Keep the mix at half allowed, half denied.
+            if allow && allowed * 2 >= per_call {
+                continue;
+            }
+            if !allow && (checks.len() - allowed) * 2 >= per_call {
+                continue;
+            }
+            allowed += allow as usize;
+            checks.push(format!(r#"{{"principal":"{user}","action":"{action}"}}"#));
+        }
+        out.push(format!(r#"{{"checks":[{}]}}"#, checks.join(",")));
+    }
+    out
+}
+
+fn lua(token: &str, bodies: &[String]) -> String {
+    let mut s = String::new();
+    s.push_str("wrk.method = \"POST\"\n");
+    s.push_str("wrk.headers[\"Content-Type\"] = \"application/json\"\n");
+    let _ = writeln!(s, "wrk.headers[\"Authorization\"] = \"Bearer {token}\"");
+    s.push_str("local bodies = {\n");
+    for b in bodies {
+        let _ = writeln!(s, "  [[{b}]],");
+    }
+    s.push_str("}\nlocal i = 0\n");
+    s.push_str(
+        "request = function()\n  i = i + 1\n  return wrk.format(nil, \"/v1/authz/check\", nil, bodies[(i % #bodies) + 1])\nend\n",
+    );
+    s.push_str(
+        "done = function(summary, latency, requests)\n  io.write(string.format(\"RESULT requests=%d errors=%d seconds=%.3f p50_us=%d p99_us=%d\\n\", summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.duration / 1e6, latency:percentile(50), latency:percentile(99)))\nend\n",
+    );
+    s
+}
+
+fn run_wrk(base: &str, script: &std::path::Path) -> Option<(f64, u64, u64, u64)> {
+    let out = Process::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{CONNECTIONS}"),
+            &format!("-d{SECONDS}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(script)
+        .arg(base)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("RESULT"))?;
+    let field = |name: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    Some((
+        field("requests") / field("seconds"),
+        field("errors") as u64,
+        field("p50_us") as u64,
+        field("p99_us") as u64,
+    ))
+}
+
+fn main() {
+    if Process::new("wrk").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: wrk is not installed (apt-get install wrk)");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::builtin().unwrap();
+        let state = generate_org(&catalog, Workload::REFERENCE).unwrap();
+        let store = Store::open_data_dir(dir.path()).await.unwrap();
+        let empty = OrgState {
+            revision: 0,
+            users: Default::default(),
+            service_accounts: Default::default(),
+            groups: Default::default(),
+            memberships: Default::default(),
+            policies: Default::default(),
+            namespaces: Default::default(),
+            namespace_grants: Default::default(),
+            clusters: Default::default(),
+            tokens: Default::default(),
+            ..state.clone()
+        };
+        let executed = Executed {
+            changes: command::diff(&empty, &state),
+            target: state.org.id.0.clone(),
+            state: state.clone(),
+        };
+        let audit = AuditEvent {
+            id: "evt_bench".into(),
+            org_id: state.org.id.clone(),
+            at: state.org.created_at,
+            actor: "system".into(),
+            action: "iam.organizations.create".into(),
+            target: state.org.id.0.clone(),
+            outcome: "allowed".into(),
+            error_code: None,
+            revision: state.revision,
+            request_id: "bench".into(),
+            changes: serde_json::Value::Null,
+        };
+        store.create_organization(&executed, &audit).await.unwrap();
+        let warden = Warden::open(store, catalog.clone(), Settings::default())
+            .await
+            .unwrap();
+        let (view, token, _) = warden
+            .create_personal_token(
+                &state.org.id,
+                &state.org.default_admin,
+                "bench",
+                "",
+                TokenLifetime::OneHour,
+            )
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = warden_server::app(warden.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        println!(
+            "reference org: {} users, {} groups, {} policies; wrk -t2 -c{CONNECTIONS} -d{SECONDS}s on the same 2 cores",
+            state.users.len(),
+            state.groups.len(),
+            state.policies.len()
+        );
+        for per_call in [1usize, 100] {
+            let script = dir.path().join(format!("check-{per_call}.lua"));
+            std::fs::write(
+                &script,
+                lua(&token, &bodies(&state, &view.snapshot, &catalog, per_call)),
+            )
+            .unwrap();
+            let base = base.clone();
+            let result = tokio::task::spawn_blocking(move || run_wrk(&base, &script))
+                .await
+                .unwrap();
+            match result {
+                Some((rps, errors, p50, p99)) => println!(
+                    "{per_call:>3} question(s) per call: {rps:>9.0} requests/s, {:>10.0} decisions/s, latency p50 {p50} µs, p99 {p99} µs, {errors} errors",
+                    rps * per_call as f64
+                ),
+                None => println!("{per_call} question(s) per call: wrk failed"),
+            }
+        }
+    });
+}

@@ -1,0 +1,456 @@
+//! Warden's storage: organizations ([`OrgState`]) and the audit log, on SQLite or
+//! PostgreSQL behind one API, [`Store`]. Both backends go through sqlx's `Any` driver and
+//! share one copy of every SQL statement.
+//!
+//! What the store guarantees:
+//! - **Exact round trip.** [`Store::load_org`] returns exactly (`==`) the [`OrgState`] that
+//!   was committed, revision included. Loads read one consistent snapshot.
+//! - **One transaction per change.** [`Store::create_organization`] and [`Store::commit`]
+//!   write the revision, every [`Change`] (in the order given) and the audit event together,
+//!   or nothing at all.
+//! - **Optimistic concurrency.** A commit names the revision its changes were computed from;
+//!   if the organization is no longer at it, the commit fails with
+//!   [`StoreError::RevisionConflict`] and writes nothing.
+//! - A change never reaches into another organization: every row carries its organization,
+//!   and a put or delete that does not match the rows of the organization committed to
+//!   fails with [`StoreError::Inconsistent`].
+//!
+//! The schema is created and upgraded by forward-only migrations embedded in the binary
+//! (`migrations/sqlite`, `migrations/postgres`), run by [`Store::connect`].
+
+mod exec;
+mod migrate;
+mod read;
+mod write;
+
+use std::path::Path;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::{Any, Executor, Transaction};
+use warden_core::command::Change;
+use warden_core::{AuditEvent, Executed, OrgId, OrgState, Timestamp, TokenId};
+
+/// The database behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn of_url(url: &str) -> Result<Backend, StoreError> {
+        match url.split_once(':').map(|(scheme, _)| scheme) {
+            Some("sqlite") => Ok(Backend::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Backend::Postgres),
+            _ => Err(StoreError::Database(sqlx::Error::Configuration(
+                "the database URL must start with sqlite:// or postgres://".into(),
+            ))),
+        }
+    }
+}
+
+/// Why a store call failed.
+#[derive(thiserror::Error, Debug)]
+pub enum StoreError {
+    /// Optimistic concurrency lost: the organization is not at the revision the change was
+    /// computed from (`actual` is `None` if the organization does not exist). Nothing was
+    /// written.
+    #[error("organization `{org}` is at revision {}, not {expected}: reload it and retry", describe_revision(.actual))]
+    RevisionConflict {
+        org: String,
+        expected: u64,
+        actual: Option<u64>,
+    },
+    /// The organization id is already taken.
+    #[error("organization `{0}` already exists")]
+    OrgExists(String),
+    /// A stored row cannot be decoded (unknown enum text, bad JSON, out-of-range number).
+    #[error("corrupt data in the store: {0}")]
+    Corrupt(String),
+    /// A change does not match the stored rows: the row to delete is missing, an id belongs
+    /// to another organization, or a value cannot be stored. Nothing was written. This is a
+    /// bug in the caller or a store edited behind Warden's back.
+    #[error("change does not match the stored organization: {0}")]
+    Inconsistent(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("schema migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+fn describe_revision(actual: &Option<u64>) -> String {
+    match actual {
+        Some(revision) => revision.to_string(),
+        None => "none (it does not exist)".to_string(),
+    }
+}
+
+/// Per-connection settings of SQLite: enforce foreign keys, wait up to 5 s for a lock, and
+/// sync the WAL on every commit (a commit that returned survives a power cut).
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;";
+
+/// A connection pool to Warden's database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `sqlite://path/to/file.db` (the file is created if missing, unless the URL
+    /// sets `mode=`) or `postgres://...`, and runs the embedded migrations.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let mut options = AnyPoolOptions::new();
+        let url = match backend {
+            Backend::Sqlite => {
+                if sqlite_in_memory(url) {
+                    // The Any driver parses the URL again for every new connection, and each
+                    // parse of an in-memory URL names a new, empty database: keep exactly one
+                    // connection, forever.
+                    options = options
+                        .max_connections(1)
+                        .min_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None);
+                }
+                options = options.after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(SQLITE_PRAGMAS).await?;
+                        Ok(())
+                    })
+                });
+                sqlite_url_creating(url)
+            }
+            Backend::Postgres => url.to_string(),
+        };
+        let pool = options.connect(&url).await?;
+        if backend == Backend::Sqlite {
+            // The journal mode is a property of the file. Switching it needs an exclusive
+            // lock that busy_timeout does not wait for, so it is done once, here, while the
+            // pool holds its first connection only.
+            let mut conn = pool.acquire().await?;
+            conn.execute("PRAGMA journal_mode = WAL").await?;
+        }
+        migrate::migrator(backend).await?.run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// SQLite at `<dir>/warden.db`, creating the directory and the file if missing.
+    pub async fn open_data_dir(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+        let file = dir.join("warden.db");
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            percent_encode(file.as_os_str().as_encoded_bytes())
+        );
+        Store::connect(&url).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection of the pool (waiting for those in use to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Inserts a new organization (an [`Executed`] of `warden_core::new_organization`): its
+    /// row at `executed.state.revision`, then every change, then the audit event, in one
+    /// transaction. [`StoreError::OrgExists`] if the id is taken.
+    pub async fn create_organization(
+        &self,
+        executed: &Executed,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let org = &executed.state.org;
+        let mut tx = self.pool.begin().await?;
+        if !write::insert_organization(&mut tx, org, executed.state.revision).await? {
+            tx.rollback().await?;
+            return Err(StoreError::OrgExists(org.id.0.clone()));
+        }
+        for change in &executed.changes {
+            write::apply(&mut tx, &org.id, change).await?;
+        }
+        write::insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// In one transaction: moves `org` from `expected_revision` to the next revision (or
+    /// fails with [`StoreError::RevisionConflict`], writing nothing), applies every change in
+    /// order and inserts the audit event. Returns the new revision.
+    pub async fn commit(
+        &self,
+        org: &OrgId,
+        expected_revision: u64,
+        changes: &[Change],
+        audit: &AuditEvent,
+    ) -> Result<u64, StoreError> {
+        let new_revision = expected_revision
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Inconsistent("revision overflow".to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        if !write::bump_revision(&mut tx, org, expected_revision, new_revision).await? {
+            let actual = read::revision(&mut tx, org).await?;
+            tx.rollback().await?;
+            return Err(StoreError::RevisionConflict {
+                org: org.0.clone(),
+                expected: expected_revision,
+                actual,
+            });
+        }
+        for change in changes {
+            write::apply(&mut tx, org, change).await?;
+        }
+        write::insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(new_revision)
+    }
+
+    /// The organization as last committed, or `None` if it does not exist.
+    pub async fn load_org(&self, org: &OrgId) -> Result<Option<OrgState>, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let mut states = read::load(&mut tx, Some(org)).await?;
+        tx.rollback().await?;
+        Ok(states.remove(org))
+    }
+
+    /// Every organization, by id (one query per table, not per organization).
+    pub async fn load_all(&self) -> Result<Vec<OrgState>, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let states = read::load(&mut tx, None).await?;
+        tx.rollback().await?;
+        Ok(states.into_values().collect())
+    }
+
+    /// The revision of every organization, by id.
+    pub async fn org_revisions(&self) -> Result<Vec<(OrgId, u64)>, StoreError> {
+        read::org_revisions(&self.pool).await
+    }
+
+    /// The organization of the token whose secret has this hex SHA-256.
+    pub async fn org_of_token(&self, secret_hash_hex: &str) -> Result<Option<OrgId>, StoreError> {
+        read::org_of_token(&self.pool, secret_hash_hex).await
+    }
+
+    /// Records an audit event outside any organization change (a refused call).
+    pub async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        write::insert_audit(&mut conn, event).await
+    }
+
+    /// At most `limit` audit events of `org`, newest first; only those strictly before
+    /// `before_at` if given. Events of the same millisecond come in descending id order.
+    pub async fn list_audit(
+        &self,
+        org: &OrgId,
+        limit: u32,
+        before_at: Option<Timestamp>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        read::list_audit(&self.pool, org, limit, before_at).await
+    }
+
+    /// Records when tokens were last used. A time earlier than the one stored is ignored;
+    /// unknown tokens are ignored. Does not change any organization's revision.
+    pub async fn touch_tokens(&self, used: &[(TokenId, Timestamp)]) -> Result<(), StoreError> {
+        if used.is_empty() {
+            return Ok(());
+        }
+        // Rows are locked in id order, so two concurrent batches cannot deadlock.
+        let mut sorted: Vec<&(TokenId, Timestamp)> = used.iter().collect();
+        sorted.sort();
+        let mut tx = self.pool.begin().await?;
+        for (token, at) in sorted {
+            write::touch_token(&mut tx, token, *at).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When each token of `org` that was ever used was last used, by token id.
+    pub async fn token_last_used(
+        &self,
+        org: &OrgId,
+    ) -> Result<Vec<(TokenId, Timestamp)>, StoreError> {
+        read::token_last_used(&self.pool, org).await
+    }
+
+    /// A transaction whose reads all see one snapshot of the database.
+    async fn begin_read(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // SQLite (WAL) keeps one snapshot for a whole read transaction; PostgreSQL's default
+        // READ COMMITTED takes a new one per statement.
+        if self.backend == Backend::Postgres {
+            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .await?;
+        }
+        Ok(tx)
+    }
+}
+
+fn sqlite_params(url: &str) -> impl Iterator<Item = &str> {
+    url.split_once('?')
+        .map_or("", |(_, params)| params)
+        .split('&')
+}
+
+fn sqlite_in_memory(url: &str) -> bool {
+    let path = url.split_once('?').map_or(url, |(path, _)| path);
+    path.ends_with(":memory:") || sqlite_params(url).any(|p| p == "mode=memory")
+}
+
+/// A SQLite URL that creates the file if missing, unless the caller chose a mode.
+fn sqlite_url_creating(url: &str) -> String {
+    if sqlite_in_memory(url) || sqlite_params(url).any(|p| p.starts_with("mode=")) {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Percent-encodes a path for a `sqlite://` URL (sqlx decodes it back).
+fn percent_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use sqlx::Row;
+
+    #[test]
+    fn sqlite_urls() {
+        assert_eq!(
+            sqlite_url_creating("sqlite://a.db"),
+            "sqlite://a.db?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_creating("sqlite://a.db?cache=shared"),
+            "sqlite://a.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_creating("sqlite://a.db?mode=ro"),
+            "sqlite://a.db?mode=ro"
+        );
+        assert_eq!(percent_encode(b"/tmp/a b?#%.db"), "/tmp/a%20b%3F%23%25.db");
+        assert!(Backend::of_url("mysql://x").is_err());
+        assert_eq!(
+            Backend::of_url("postgresql://x").unwrap(),
+            Backend::Postgres
+        );
+    }
+
+    /// Every future of the API is `Send`, so it can run on a multi-threaded runtime (and
+    /// in axum handlers). Compile-time only.
+    #[allow(dead_code, clippy::let_underscore_future)]
+    fn futures_are_send(store: &Store, executed: &Executed, audit: &AuditEvent, org: &OrgId) {
+        fn send<T: Send>(_: T) {}
+        send(Store::connect("sqlite://x"));
+        send(Store::open_data_dir(Path::new("x")));
+        send(store.create_organization(executed, audit));
+        send(store.commit(org, 1, &executed.changes, audit));
+        send(store.load_org(org));
+        send(store.load_all());
+        send(store.org_revisions());
+        send(store.org_of_token("x"));
+        send(store.record_audit(audit));
+        send(store.list_audit(org, 1, None));
+        send(store.touch_tokens(&[]));
+        send(store.token_last_used(org));
+        send(store.close());
+    }
+
+    /// An in-memory SQLite store is one database, not one per pooled connection.
+    #[tokio::test]
+    async fn sqlite_in_memory_is_one_database() {
+        for url in ["sqlite::memory:", "sqlite://warden?mode=memory"] {
+            assert!(sqlite_in_memory(url));
+            let store = Store::connect(url).await.unwrap();
+            let catalog = warden_core::Catalog::builtin().unwrap();
+            let mut ctx = warden_core::testkit::FixedContext::new(1);
+            let first = warden_core::command::FirstUser {
+                email: "ada@example.com".into(),
+                first_name: "Ada".into(),
+                last_name: "L".into(),
+            };
+            let executed = warden_core::new_organization(
+                &catalog,
+                OrgId("abcdef".into()),
+                "A",
+                first,
+                &mut ctx,
+            )
+            .unwrap();
+            let audit = AuditEvent {
+                id: "evt_1".into(),
+                org_id: OrgId("abcdef".into()),
+                at: Timestamp(1),
+                actor: "system".into(),
+                action: "create".into(),
+                target: String::new(),
+                outcome: "allowed".into(),
+                error_code: None,
+                revision: 1,
+                request_id: String::new(),
+                changes: serde_json::Value::Null,
+            };
+            store.create_organization(&executed, &audit).await.unwrap();
+            let org = OrgId("abcdef".into());
+            let (a, b) = tokio::join!(store.load_all(), store.load_org(&org));
+            assert_eq!(a.unwrap(), vec![executed.state.clone()]);
+            assert_eq!(b.unwrap(), Some(executed.state));
+        }
+        assert!(!sqlite_in_memory("sqlite://memory.db"));
+    }
+
+    /// The SQLite settings hold on every pooled connection.
+    #[tokio::test]
+    async fn sqlite_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_data_dir(&dir.path().join("odd name?#%"))
+            .await
+            .unwrap();
+        assert!(dir.path().join("odd name?#%").join("warden.db").is_file());
+        let mut conns = Vec::new();
+        for _ in 0..3 {
+            let mut conn = store.pool.acquire().await.unwrap();
+            let pragma = |name: &'static str| format!("PRAGMA {name}");
+            let journal: String = sqlx::query(&pragma("journal_mode"))
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(journal, "wal");
+            for (name, want) in [
+                ("foreign_keys", 1),
+                ("synchronous", 2),
+                ("busy_timeout", 5000),
+            ] {
+                let got: i64 = sqlx::query(&pragma(name))
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap()
+                    .get(0);
+                assert_eq!(got, want, "PRAGMA {name}");
+            }
+            conns.push(conn);
+        }
+    }
+}
