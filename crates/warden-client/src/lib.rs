@@ -589,19 +589,22 @@ impl Client {
         .await
     }
 
-    /// `GET /v1/audit-events`: the newest events first; `before` (ms since the epoch) pages
-    /// back from the previous page's last `at`.
+    /// `GET /v1/audit-events`: the newest events first; `before` is the previous page's
+    /// last event (`(at, id)`), from which the listing resumes.
     pub async fn audit_events(
         &self,
         limit: Option<u32>,
-        before: Option<i64>,
+        before: Option<(i64, &str)>,
     ) -> Result<List<AuditEvent>, ClientError> {
         let mut query = Vec::new();
         if let Some(limit) = limit {
             query.push(("limit", limit.to_string()));
         }
-        if let Some(before) = before {
-            query.push(("before", before.to_string()));
+        if let Some((at, id)) = before {
+            query.push(("before", at.to_string()));
+            if !id.is_empty() {
+                query.push(("before_id", id.to_string()));
+            }
         }
         self.call(Method::GET, &["v1", "audit-events"], &query, None)
             .await

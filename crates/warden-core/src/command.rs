@@ -640,18 +640,33 @@ fn apply(
                     .legacy_group(legacy)
                     .map(|g| g.roles.iter().collect())
                     .unwrap_or_default();
+                let fixed_text = || {
+                    fixed
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
                 for rule in &rules {
                     let roles: BTreeSet<&String> = rule.roles.iter().collect();
                     if roles != fixed {
                         return Err(DomainError::DefaultPolicyRolesFixed {
                             policy: current.name.clone(),
-                            roles: fixed
-                                .iter()
-                                .map(|s| s.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", "),
+                            roles: fixed_text(),
                         });
                     }
+                }
+                // The policy keeps binding its own group: only other principals come and go.
+                let group = state.group_by_name(legacy).map(|g| g.id.clone());
+                let binds_group = rules.iter().any(|r| match (&r.principal, &group) {
+                    (PrincipalRef::Group(id), Some(g)) => id == g,
+                    _ => false,
+                });
+                if !binds_group {
+                    return Err(DomainError::DefaultPolicyGroupRequired {
+                        policy: current.name.clone(),
+                        group: legacy.clone(),
+                    });
                 }
             } else if state
                 .policies
@@ -1000,9 +1015,18 @@ fn check_invariants(
         return Err(DomainError::LastAdmin);
     }
     if let Actor::User(user) = actor {
+        // The default admin stays an active admin and a member of `admin` (spec 7.3).
         let default_admin = &before.org.default_admin;
-        if admin_holders(catalog, before).contains(default_admin)
-            && !admins_after.contains(default_admin)
+        let in_admin_group = |state: &OrgState| {
+            state.group_by_name("admin").is_some_and(|g| {
+                state
+                    .memberships
+                    .contains(&(g.id.clone(), default_admin.clone()))
+            })
+        };
+        if (admin_holders(catalog, before).contains(default_admin)
+            && !admins_after.contains(default_admin))
+            || (in_admin_group(before) && !in_admin_group(after))
         {
             return Err(DomainError::DefaultAdminProtected);
         }

@@ -214,8 +214,10 @@ impl TokenKind {
     }
 }
 
-/// An API access token. Only the SHA-256 of its secret is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An API access token. Only the SHA-256 of its secret is kept; neither it nor the
+/// secret's first characters are serialized (audit events carry tokens) or printed by
+/// `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiToken {
     pub id: TokenId,
     pub kind: TokenKind,
@@ -226,10 +228,25 @@ pub struct ApiToken {
     #[serde(skip_serializing)]
     pub secret_hash: String,
     /// The first characters of the secret, so a holder can tell tokens apart.
+    #[serde(skip_serializing)]
     pub display_prefix: String,
     pub created_by: UserId,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+}
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiToken")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("user", &self.user)
+            .field("name", &self.name)
+            .field("created_by", &self.created_by)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Everything Warden knows about one organization: what the engine compiles into a

@@ -34,6 +34,8 @@ pub enum DomainError {
     DefaultPolicyProtected(String),
     #[error("the roles of default policy `{policy}` are fixed to [{roles}]; only its principals may change")]
     DefaultPolicyRolesFixed { policy: String, roles: String },
+    #[error("default policy `{policy}` must keep a rule for its group `{group}`; only other principals may be added or removed")]
+    DefaultPolicyGroupRequired { policy: String, group: String },
     #[error("group `{group}` is named by access policies [{policies}]; remove those rules first")]
     GroupInUse { group: String, policies: String },
     #[error(
@@ -61,6 +63,7 @@ impl DomainError {
             DomainError::LegacyGroupProtected(_) => "legacy_group_protected",
             DomainError::DefaultPolicyProtected(_) => "default_policy_protected",
             DomainError::DefaultPolicyRolesFixed { .. } => "default_policy_roles_fixed",
+            DomainError::DefaultPolicyGroupRequired { .. } => "default_policy_group_required",
             DomainError::GroupInUse { .. } => "group_in_use",
             DomainError::ReservedNamespacePermission(_) => "reserved_namespace_permission",
             DomainError::OperatorOnly => "operator_only",

@@ -140,6 +140,15 @@ pub fn ca_bundle(field: &str, value: &str) -> Result<String, DomainError> {
             format!("must be at most {MAX_CA_BUNDLE} bytes"),
         ));
     }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(DomainError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
     if !value.trim().is_empty() && !value.contains("-----BEGIN CERTIFICATE-----") {
         return Err(DomainError::invalid(
             field,
@@ -178,5 +187,7 @@ mod tests {
         assert!(https_url("url", "http://k8s.example.com").is_err());
         assert!(ca_bundle("ca", "nope").is_err());
         assert!(ca_bundle("ca", "").is_ok());
+        assert!(ca_bundle("ca", "-----BEGIN CERTIFICATE-----\u{0}").is_err());
+        assert!(ca_bundle("ca", "-----BEGIN CERTIFICATE-----\r\nAAAA\n").is_ok());
     }
 }

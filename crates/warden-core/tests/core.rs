@@ -474,7 +474,24 @@ fn invariant_default_admin_is_protected_from_org_admins() {
         .unwrap_err();
     assert_eq!(err, DomainError::DefaultAdminProtected);
     let err = org
-        .run(&actor, Command::DeactivateUser { user: root })
+        .run(&actor, Command::DeactivateUser { user: root.clone() })
+        .unwrap_err();
+    assert_eq!(err, DomainError::DefaultAdminProtected);
+    // Even when the default admin keeps IAM Admin through another policy, another admin
+    // may not take them out of `admin` (spec 7.3).
+    org.sys(Command::CreatePolicy {
+        name: "root-direct".into(),
+        description: String::new(),
+        rules: vec![rule(PrincipalKind::User, root.as_str(), &["iam-admin"])],
+    });
+    let err = org
+        .run(
+            &actor,
+            Command::RemoveGroupMember {
+                group: org.group("admin"),
+                user: root,
+            },
+        )
         .unwrap_err();
     assert_eq!(err, DomainError::DefaultAdminProtected);
 }
@@ -530,6 +547,28 @@ fn default_policies_keep_their_roles_and_cannot_be_deleted() {
         ],
     });
     assert!(org.allowed(&u, "cks.clusters.list"));
+    // Emptying a default policy, or dropping its own group, is refused.
+    for rules in [
+        vec![],
+        vec![rule(
+            PrincipalKind::User,
+            u.as_str(),
+            &["cks-viewer", "iam-viewer", "access-token-viewer"],
+        )],
+    ] {
+        let err = org
+            .run(
+                &Actor::System,
+                Command::ReplacePolicy {
+                    policy: read.id.clone(),
+                    name: "read".into(),
+                    description: String::new(),
+                    rules,
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), "default_policy_group_required");
+    }
     let admin_group = org.group("admin");
     let err = org
         .run(&Actor::System, Command::DeleteGroup { group: admin_group })

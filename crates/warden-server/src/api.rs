@@ -2,11 +2,13 @@
 //! [`Warden::require`] on the caller's snapshot, writes inside the core's `execute` against
 //! the state being changed. There is no other path to the data.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -54,6 +56,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|Query(q)| ApiQuery(q))
             .map_err(|e| ApiError::invalid("query", e.body_text()))
+    }
+}
+
+/// Path parameters whose rejections (say, invalid percent-encoding) become problem details.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::invalid("path", e.body_text()))
     }
 }
 
@@ -230,7 +246,7 @@ async fn list_users(
 async fn get_user(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     w.require(&caller, "iam.users.get")?;
     let user = views::find_user(caller.view.state(), &key)?;
@@ -243,9 +259,12 @@ async fn get_user(
 async fn update_user(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<m::UserUpdate>,
 ) -> Result<Response, ApiError> {
+    // Authorize before resolving names, so a caller without the action cannot tell which
+    // exist (the core authorizes the command again against the state it changes).
+    w.require(&caller, "iam.users.update")?;
     let id = views::find_user(caller.view.state(), &key)?.id.clone();
     let command = Command::UpdateUser {
         user: id.clone(),
@@ -276,8 +295,9 @@ async fn user_write(
 async fn deactivate_user(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "iam.users.deactivate")?;
     let id = views::find_user(caller.view.state(), &key)?.id.clone();
     user_write(
         &w,
@@ -294,8 +314,9 @@ async fn deactivate_user(
 async fn reactivate_user(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "iam.users.reactivate")?;
     let id = views::find_user(caller.view.state(), &key)?.id.clone();
     user_write(
         &w,
@@ -312,7 +333,7 @@ async fn reactivate_user(
 async fn user_permissions(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     w.require(&caller, "iam.permissions.list")?;
     let user = views::find_user(caller.view.state(), &key)?;
@@ -410,7 +431,7 @@ async fn create_group(
 async fn get_group(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     w.require(&caller, "iam.groups.get")?;
     let state = caller.view.state();
@@ -424,9 +445,10 @@ async fn get_group(
 async fn update_group(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<m::GroupUpdate>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "iam.groups.update")?;
     let id = views::find_group(caller.view.state(), &key)?.id.clone();
     let (view, _) = w
         .execute(
@@ -450,8 +472,9 @@ async fn update_group(
 async fn delete_group(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "iam.groups.delete")?;
     let id = views::find_group(caller.view.state(), &key)?.id.clone();
     let (view, _) = w
         .execute(
@@ -469,7 +492,7 @@ async fn delete_group(
 async fn list_members(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     w.require(&caller, "iam.memberships.list")?;
     let state = caller.view.state();
@@ -492,8 +515,9 @@ async fn list_members(
 async fn add_member(
     State(w): AppState,
     caller: Caller,
-    Path((group, user)): Path<(String, String)>,
+    ApiPath((group, user)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "iam.memberships.create")?;
     let state = caller.view.state();
     let group = views::find_group(state, &group)?.id.clone();
     let user = views::find_user(state, &user)?.id.clone();
@@ -506,8 +530,9 @@ async fn add_member(
 async fn remove_member(
     State(w): AppState,
     caller: Caller,
-    Path((group, user)): Path<(String, String)>,
+    ApiPath((group, user)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "iam.memberships.delete")?;
     let state = caller.view.state();
     let group = views::find_group(state, &group)?.id.clone();
     let user = views::find_user(state, &user)?.id.clone();
@@ -581,7 +606,7 @@ async fn policy_write(
 async fn get_policy(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     w.require(&caller, "iam.policies.get")?;
     let state = caller.view.state();
@@ -595,9 +620,10 @@ async fn get_policy(
 async fn replace_policy(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<m::PolicyInput>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "iam.policies.update")?;
     let policy = views::find_policy(caller.view.state(), &key)?.id.clone();
     let command = Command::ReplacePolicy {
         policy,
@@ -614,8 +640,9 @@ async fn replace_policy(
 async fn delete_policy(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "iam.policies.delete")?;
     let policy = views::find_policy(caller.view.state(), &key)?.id.clone();
     let (view, _) = w
         .execute(
@@ -651,7 +678,7 @@ async fn list_roles(State(w): AppState, caller: Caller) -> Result<Response, ApiE
 async fn get_role(
     State(w): AppState,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     w.require(&caller, "iam.roles.get")?;
     let role = w
@@ -719,6 +746,7 @@ async fn create_namespace(
     caller: Caller,
     ApiJson(body): ApiJson<m::NamespaceInput>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "iam.namespaces.create")?;
     let state = caller.view.state();
     let mut access = Vec::with_capacity(body.access.len());
     for entry in body.access {
@@ -755,7 +783,7 @@ async fn create_namespace(
 async fn get_namespace(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     w.require(&caller, "iam.namespaces.get")?;
     let state = caller.view.state();
@@ -769,8 +797,9 @@ async fn get_namespace(
 async fn delete_namespace(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "iam.namespaces.delete")?;
     let namespace = views::find_namespace(caller.view.state(), &key)?.id.clone();
     let (view, _) = w
         .execute(
@@ -788,7 +817,7 @@ async fn delete_namespace(
 async fn list_namespace_access(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     w.require(&caller, "iam.namespace_access.list")?;
     let state = caller.view.state();
@@ -806,9 +835,10 @@ async fn list_namespace_access(
 async fn set_namespace_access(
     State(w): AppState,
     caller: Caller,
-    Path((namespace, user)): Path<(String, String)>,
+    ApiPath((namespace, user)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<m::NamespacePermissionsInput>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "iam.namespace_access.update")?;
     let state = caller.view.state();
     let namespace = views::find_namespace(state, &namespace)?.id.clone();
     let user = views::find_user(state, &user)?.id.clone();
@@ -877,7 +907,7 @@ async fn create_cluster(
 async fn get_cluster(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     w.require(&caller, "cks.clusters.get")?;
     let cluster = views::find_cluster(caller.view.state(), &key)?;
@@ -890,9 +920,10 @@ async fn get_cluster(
 async fn update_cluster(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     ApiJson(body): ApiJson<m::ClusterUpdate>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "cks.clusters.update")?;
     let id = views::find_cluster(caller.view.state(), &key)?.id.clone();
     let (view, _) = w
         .execute(
@@ -915,8 +946,9 @@ async fn update_cluster(
 async fn delete_cluster(
     State(w): AppState,
     caller: Caller,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Response, ApiError> {
+    w.require(&caller, "cks.clusters.delete")?;
     let cluster = views::find_cluster(caller.view.state(), &key)?.id.clone();
     let (view, _) = w
         .execute(
@@ -999,7 +1031,7 @@ async fn create_token(
 async fn get_token(
     State(w): AppState,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     w.require(&caller, "tokens.personal.get")?;
     let token = caller
@@ -1020,7 +1052,7 @@ async fn get_token(
 async fn delete_token(
     State(w): AppState,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let (view, _) = w
         .execute(
@@ -1036,70 +1068,87 @@ async fn delete_token(
 // Decisions
 // ---------------------------------------------------------------------------------------
 
-fn deny_reason(view: &OrgView, principal: &str) -> DenyReason {
-    let state = view.state();
-    let user = state.users.get(&UserId(principal.to_string()));
-    let account = state
-        .service_accounts
-        .get(&warden_core::ServiceAccountId(principal.to_string()));
-    match (user, account) {
-        (Some(u), _) if u.status != UserStatus::Active => DenyReason::PrincipalInactive,
-        (_, Some(a)) if !a.active => DenyReason::PrincipalInactive,
-        (None, None) => DenyReason::UnknownPrincipal,
-        _ => DenyReason::NoMatchingRule,
-    }
-}
-
-fn reason_text(reason: DenyReason) -> String {
+fn reason_text(reason: DenyReason) -> &'static str {
     match reason {
         DenyReason::NoMatchingRule => "no_matching_rule",
         DenyReason::UnknownPrincipal => "unknown_principal",
         DenyReason::PrincipalInactive => "principal_inactive",
     }
-    .to_string()
+}
+
+// The check endpoint is the hot path: its body is parsed borrowing from the request bytes
+// and its answer serialized from static reason strings, so a single check allocates
+// little. The JSON is exactly that of `model::CheckRequest` / `model::CheckResponse`.
+
+#[derive(Deserialize)]
+struct CheckRequestIn<'a> {
+    #[serde(borrow)]
+    checks: Vec<CheckQuestionIn<'a>>,
+    #[serde(default)]
+    at_least_revision: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct CheckQuestionIn<'a> {
+    #[serde(borrow)]
+    principal: Cow<'a, str>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(default, borrow)]
+    namespace: Option<Cow<'a, str>>,
+    #[serde(default)]
+    explain: bool,
+}
+
+#[derive(Serialize)]
+struct CheckResultOut {
+    allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    granted_by: Option<Vec<m::GrantSource>>,
+}
+
+#[derive(Serialize)]
+struct CheckResponseOut {
+    revision: u64,
+    results: Vec<CheckResultOut>,
 }
 
 fn answer(
     view: &OrgView,
     index: usize,
-    question: &m::CheckQuestion,
-) -> Result<m::CheckResult, ApiError> {
+    question: &CheckQuestionIn<'_>,
+) -> Result<CheckResultOut, ApiError> {
     let snapshot = &view.snapshot;
+    let (principal, action) = (question.principal.as_ref(), question.action.as_ref());
     let unknown = |what: &str| ApiError::UnknownAction(format!("checks[{index}]: {what}"));
     let unknown_action = |e: warden_core::engine::UnknownAction| {
         unknown(&format!("`{}` is not a catalog action or alias", e.0))
     };
-    if let Some(namespace) = &question.namespace {
-        if snapshot
-            .catalog()
-            .namespace_permission(&question.action)
-            .is_none()
-        {
+    if let Some(namespace) = question.namespace.as_deref() {
+        if snapshot.catalog().namespace_permission(action).is_none() {
             return Err(unknown(&format!(
-                "`{}` is not a namespace permission key",
-                question.action
+                "`{action}` is not a namespace permission key"
             )));
         }
-        let allowed = snapshot.check_namespace(&question.principal, namespace, &question.action);
-        let reason = (!allowed).then(|| {
-            match deny_reason(view, &question.principal) {
-                DenyReason::NoMatchingRule => {
-                    if view
-                        .state()
-                        .namespaces
-                        .values()
-                        .any(|n| &n.name == namespace)
-                    {
-                        "namespace_permission_missing"
-                    } else {
-                        "unknown_namespace"
-                    }
+        let allowed = snapshot.check_namespace(principal, namespace, action);
+        let reason = (!allowed).then(|| match snapshot.deny_reason(principal) {
+            DenyReason::NoMatchingRule => {
+                if view
+                    .state()
+                    .namespaces
+                    .values()
+                    .any(|n| n.name == namespace)
+                {
+                    "namespace_permission_missing"
+                } else {
+                    "unknown_namespace"
                 }
-                other => return reason_text(other),
             }
-            .to_string()
+            other => reason_text(other),
         });
-        return Ok(m::CheckResult {
+        return Ok(CheckResultOut {
             allowed,
             reason,
             granted_by: question.explain.then(Vec::new),
@@ -1107,21 +1156,36 @@ fn answer(
     }
     if question.explain {
         let explained = snapshot
-            .explain(&question.principal, &question.action)
+            .explain(principal, action)
             .map_err(unknown_action)?;
-        return Ok(m::CheckResult {
+        return Ok(CheckResultOut {
             allowed: explained.allowed,
             reason: explained.reason.map(reason_text),
             granted_by: Some(explained.granted_by.into_iter().map(views::grant).collect()),
         });
     }
-    let allowed = snapshot
-        .check(&question.principal, &question.action)
-        .map_err(unknown_action)?;
-    Ok(m::CheckResult {
+    let allowed = snapshot.check(principal, action).map_err(unknown_action)?;
+    Ok(CheckResultOut {
         allowed,
-        reason: (!allowed).then(|| reason_text(deny_reason(view, &question.principal))),
+        reason: (!allowed).then(|| reason_text(snapshot.deny_reason(principal))),
         granted_by: None,
+    })
+}
+
+fn parse_json<'a, T: Deserialize<'a>>(headers: &HeaderMap, body: &'a [u8]) -> Result<T, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let mime = v.split(';').next().unwrap_or("").trim();
+            mime == "application/json" || mime.ends_with("+json")
+        });
+    if !json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::InvalidBody(e.to_string()),
+        _ => ApiError::MalformedJson(e.to_string()),
     })
 }
 
@@ -1130,8 +1194,10 @@ fn answer(
 async fn check(
     State(w): AppState,
     caller: Caller,
-    ApiJson(request): ApiJson<m::CheckRequest>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
+    let request: CheckRequestIn<'_> = parse_json(&headers, &body)?;
     if request.checks.is_empty() || request.checks.len() > MAX_CHECKS {
         return Err(ApiError::invalid(
             "checks",
@@ -1139,7 +1205,11 @@ async fn check(
         ));
     }
     // Asking about yourself is always allowed; asking about others reads IAM configuration.
-    if request.checks.iter().any(|q| q.principal != caller.user.0) {
+    if request
+        .checks
+        .iter()
+        .any(|q| q.principal.as_ref() != caller.user.as_str())
+    {
         w.require(&caller, "iam.permissions.list")?;
     }
     let view = match request.at_least_revision {
@@ -1154,7 +1224,7 @@ async fn check(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(read(
         &view,
-        m::CheckResponse {
+        CheckResponseOut {
             revision: view.revision(),
             results,
         },
@@ -1192,8 +1262,11 @@ async fn who_can(
 struct AuditQuery {
     /// At most this many events (1 to 1000, default 100).
     limit: Option<u32>,
-    /// Only events older than this time (ms since the epoch): the previous page's last `at`.
+    /// Only events listed after this time (ms since the epoch): the previous page's last
+    /// `at`. With `before_id` (that event's `id`), paging resumes exactly after it.
     before: Option<i64>,
+    /// The previous page's last `id`, with `before`.
+    before_id: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/audit-events", tag = "audit", params(AuditQuery),
@@ -1210,7 +1283,16 @@ async fn list_audit(
     }
     let events = w
         .store()
-        .list_audit(&caller.org, limit, query.before.map(warden_core::Timestamp))
+        .list_audit(
+            &caller.org,
+            limit,
+            query.before.map(|at| {
+                (
+                    warden_core::Timestamp(at),
+                    query.before_id.as_deref().unwrap_or(""),
+                )
+            }),
+        )
         .await?;
     let items = events
         .into_iter()

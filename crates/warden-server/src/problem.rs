@@ -72,7 +72,8 @@ impl ApiError {
                     | DomainError::UnknownRole(_)
                     | DomainError::UnknownPrincipal { .. }
                     | DomainError::UnknownNamespacePermission(_)
-                    | DomainError::DefaultPolicyRolesFixed { .. } => S::UNPROCESSABLE_ENTITY,
+                    | DomainError::DefaultPolicyRolesFixed { .. }
+                    | DomainError::DefaultPolicyGroupRequired { .. } => S::UNPROCESSABLE_ENTITY,
                     DomainError::NotFound { .. } => S::NOT_FOUND,
                     DomainError::Duplicate { .. }
                     | DomainError::LastAdmin
@@ -186,6 +187,7 @@ fn title(code: &str) -> &'static str {
         "legacy_group_protected" => "Legacy group protected",
         "default_policy_protected" => "Default policy protected",
         "default_policy_roles_fixed" => "Default policy roles are fixed",
+        "default_policy_group_required" => "Default policy must keep its group",
         "group_in_use" => "Group in use",
         "reserved_namespace_permission" => "Reserved namespace permission",
         "operator_only" => "Platform operators only",

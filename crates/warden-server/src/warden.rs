@@ -7,6 +7,7 @@
 //! revision check (so replicas sharing a PostgreSQL database serialize per organization),
 //! and swaps in the new snapshot before the write's response is sent.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,18 +18,31 @@ use warden_core::command::{self, FirstUser, TokenLifetime};
 use warden_core::token::{self, SecretKind};
 use warden_core::{
     Actor, AuditEvent, Catalog, Command, CommandContext, DomainError, OrgId, OrgState, Snapshot,
-    Timestamp, TokenId, UserId, UserStatus,
+    Timestamp, TokenId, UserId,
 };
 use warden_store::{Store, StoreError};
 
 use crate::problem::{current_request_id, ApiError};
 
+/// What authentication needs of one token, found by the SHA-256 of its secret.
+#[derive(Debug)]
+struct TokenEntry {
+    id: TokenId,
+    user: UserId,
+    expires_at: Option<Timestamp>,
+    /// When this view last queued the token's use for the store (ms), so a busy token
+    /// costs one atomic load per request, not a lock.
+    last_recorded: AtomicI64,
+}
+
+/// How stale a token's recorded last use may get.
+const TOKEN_USE_RESOLUTION_MS: i64 = 60_000;
+
 /// An organization's snapshot plus the index that authenticates its tokens.
 #[derive(Debug)]
 pub struct OrgView {
     pub snapshot: Snapshot,
-    /// SHA-256 of a token secret → token id.
-    tokens: FxHashMap<[u8; 32], TokenId>,
+    tokens: FxHashMap<[u8; 32], TokenEntry>,
 }
 
 impl OrgView {
@@ -36,7 +50,15 @@ impl OrgView {
         let mut tokens = FxHashMap::default();
         for token in state.tokens.values() {
             if let Some(hash) = from_hex32(&token.secret_hash) {
-                tokens.insert(hash, token.id.clone());
+                tokens.insert(
+                    hash,
+                    TokenEntry {
+                        id: token.id.clone(),
+                        user: token.user.clone(),
+                        expires_at: token.expires_at,
+                        last_recorded: AtomicI64::new(0),
+                    },
+                );
             }
         }
         OrgView {
@@ -56,6 +78,9 @@ impl OrgView {
 
 struct OrgEntry {
     view: ArcSwap<OrgView>,
+    /// Makes "compare revisions, then publish" atomic, so a slow reload can never publish
+    /// an older view over a newer one.
+    install_lock: Mutex<()>,
     /// Serializes this server's writes to the organization (the store's revision check
     /// serializes them across servers).
     write_lock: tokio::sync::Mutex<()>,
@@ -235,31 +260,38 @@ impl Warden {
                 index.insert(*hash, state.org.id.clone());
             }
         }
-        let existing = self.orgs.load().get(&state.org.id).cloned();
-        match existing {
-            Some(entry) => {
-                let current = entry.view.load();
-                if current.revision() > view.revision() {
-                    return current.clone();
-                }
-                entry.view.store(view.clone());
-                entry.revision.send_replace(view.revision());
-            }
+        let entry = match self.orgs.load().get(&state.org.id).cloned() {
+            Some(entry) => entry,
             None => {
-                let _guard = self.orgs_add.lock();
-                let mut map = FxHashMap::clone(&self.orgs.load());
-                let (tx, _rx) = watch::channel(view.revision());
-                map.insert(
-                    state.org.id.clone(),
-                    Arc::new(OrgEntry {
-                        view: ArcSwap::new(view.clone()),
-                        write_lock: tokio::sync::Mutex::new(()),
-                        revision: tx,
-                    }),
-                );
-                self.orgs.store(Arc::new(map));
+                let _adding = self.orgs_add.lock();
+                // Another caller may have added it meanwhile: look again under the lock.
+                match self.orgs.load().get(&state.org.id).cloned() {
+                    Some(entry) => entry,
+                    None => {
+                        let mut map = FxHashMap::clone(&self.orgs.load());
+                        let (tx, _rx) = watch::channel(view.revision());
+                        map.insert(
+                            state.org.id.clone(),
+                            Arc::new(OrgEntry {
+                                view: ArcSwap::new(view.clone()),
+                                install_lock: Mutex::new(()),
+                                write_lock: tokio::sync::Mutex::new(()),
+                                revision: tx,
+                            }),
+                        );
+                        self.orgs.store(Arc::new(map));
+                        return view;
+                    }
+                }
             }
+        };
+        let _installing = entry.install_lock.lock();
+        let current = entry.view.load_full();
+        if current.revision() >= view.revision() {
+            return current;
         }
+        entry.view.store(view.clone());
+        entry.revision.send_replace(view.revision());
         view
     }
 
@@ -298,10 +330,18 @@ impl Warden {
         if entry.view.load().revision() >= revision {
             return Ok(entry.view.load_full());
         }
-        // Another server may have written it: look in the store once.
-        if let Some(view) = self.reload(org).await? {
-            if view.revision() >= revision {
-                return Ok(view);
+        // Another server may have written it: ask the store for the revision (one row) and
+        // load the organization only if that reaches the one asked for.
+        if self
+            .store
+            .org_revision(org)
+            .await?
+            .is_some_and(|stored| stored >= revision)
+        {
+            if let Some(view) = self.reload(org).await? {
+                if view.revision() >= revision {
+                    return Ok(view);
+                }
             }
         }
         let mut rx = entry.revision.subscribe();
@@ -348,34 +388,28 @@ impl Warden {
         let view = self
             .view(&org)
             .ok_or(ApiError::Unauthenticated("unknown or revoked token"))?;
-        let token_id = view
+        let token = view
             .tokens
             .get(&hash)
-            .cloned()
-            .ok_or(ApiError::Unauthenticated("unknown or revoked token"))?;
-        let token = view
-            .state()
-            .tokens
-            .get(&token_id)
             .ok_or(ApiError::Unauthenticated("unknown or revoked token"))?;
         let now = now();
         if token.expires_at.is_some_and(|at| at <= now) {
             return Err(ApiError::TokenExpired);
         }
-        let active = view
-            .state()
-            .users
-            .get(&token.user)
-            .is_some_and(|u| u.status == UserStatus::Active);
-        if !active {
+        if !view.snapshot.is_active(token.user.as_str()) {
             return Err(ApiError::Unauthenticated("the token's user is deactivated"));
         }
-        if let Ok(mut usage) = self.token_usage.lock() {
-            usage.insert(token_id.clone(), now);
+        let recorded = token.last_recorded.load(Ordering::Relaxed);
+        if now.0 - recorded >= TOKEN_USE_RESOLUTION_MS {
+            token.last_recorded.store(now.0, Ordering::Relaxed);
+            if let Ok(mut usage) = self.token_usage.lock() {
+                usage.insert(token.id.clone(), now);
+            }
         }
+        let (user, token_id) = (token.user.clone(), token.id.clone());
         Ok(Caller {
             org,
-            user: token.user.clone(),
+            user,
             token: token_id,
             view,
         })

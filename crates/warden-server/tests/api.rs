@@ -1213,3 +1213,72 @@ async fn postgres_database() -> Option<String> {
     let base = admin_url.rsplit_once('/').unwrap().0;
     Some(format!("{base}/{name}"))
 }
+
+#[tokio::test]
+async fn names_are_not_revealed_to_callers_without_the_action_and_paths_are_checked() {
+    let s = start().await;
+    let (_, nobody) = s.user("nobody@acme.test").await;
+    // The same 403 for a user who exists and one who does not: no enumeration.
+    for key in ["root@acme.test", "ghost@acme.test"] {
+        let (status, problem) = s
+            .send(
+                Method::PATCH,
+                &format!("/v1/users/{key}"),
+                &nobody,
+                json!({"first_name": "x"}),
+            )
+            .await;
+        assert_problem(status, &problem, 403, "forbidden");
+    }
+    for path in ["/v1/groups/admin", "/v1/groups/ghost"] {
+        let (status, problem) = s.send(Method::DELETE, path, &nobody, json!({})).await;
+        assert_problem(status, &problem, 403, "forbidden");
+    }
+    // A path that is not valid UTF-8 after decoding: a problem, not plain text.
+    let (status, problem) = s.get("/v1/users/%FF%FE", &s.admin_token).await;
+    assert_problem(status, &problem, 422, "invalid_field");
+    // Control characters in a CA bundle are refused (PostgreSQL cannot store NUL).
+    let (status, problem) = s
+        .send(
+            Method::POST,
+            "/v1/clusters",
+            &s.admin_token,
+            json!({"name": "c", "api_server_url": "https://k", "ca_bundle": "-----BEGIN CERTIFICATE-----\u{0}"}),
+        )
+        .await;
+    assert_problem(status, &problem, 422, "invalid_field");
+    // A default policy keeps the rule naming its group.
+    let (status, problem) = s
+        .send(
+            Method::PUT,
+            "/v1/policies/write",
+            &s.admin_token,
+            json!({"name": "write", "rules": []}),
+        )
+        .await;
+    assert_problem(status, &problem, 422, "default_policy_group_required");
+}
+
+#[tokio::test]
+async fn token_details_stay_out_of_the_audit_log() {
+    let s = start().await;
+    let (_, created, _) = s
+        .call(
+            Method::POST,
+            "/v1/tokens",
+            Some(&s.admin_token),
+            Some(json!({"name": "laptop"})),
+        )
+        .await;
+    let secret = created["secret"].as_str().unwrap();
+    let prefix = created["token"]["display_prefix"].as_str().unwrap();
+    assert!(secret.starts_with(prefix));
+    let (_, events) = s.get("/v1/audit-events?limit=1000", &s.admin_token).await;
+    let text = events.to_string();
+    assert!(text.contains("laptop"), "the token's creation is audited");
+    assert!(
+        !text.contains(prefix),
+        "the secret's first characters must not be audited"
+    );
+    assert!(!text.contains("display_prefix"));
+}

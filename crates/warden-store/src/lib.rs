@@ -233,6 +233,12 @@ impl Store {
         read::org_revisions(&self.pool).await
     }
 
+    /// The revision of one organization (`None` if it does not exist): one row, cheap.
+    pub async fn org_revision(&self, org: &OrgId) -> Result<Option<u64>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        read::revision(&mut conn, org).await
+    }
+
     /// The organization of the token whose secret has this hex SHA-256.
     pub async fn org_of_token(&self, secret_hash_hex: &str) -> Result<Option<OrgId>, StoreError> {
         read::org_of_token(&self.pool, secret_hash_hex).await
@@ -244,15 +250,16 @@ impl Store {
         write::insert_audit(&mut conn, event).await
     }
 
-    /// At most `limit` audit events of `org`, newest first; only those strictly before
-    /// `before_at` if given. Events of the same millisecond come in descending id order.
+    /// At most `limit` audit events of `org`, newest first (by time, then id, descending);
+    /// with `before = (at, id)`, only those after that position in the listing (the last
+    /// event of the previous page). An empty id skips the whole millisecond `at`.
     pub async fn list_audit(
         &self,
         org: &OrgId,
         limit: u32,
-        before_at: Option<Timestamp>,
+        before: Option<(Timestamp, &str)>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        read::list_audit(&self.pool, org, limit, before_at).await
+        read::list_audit(&self.pool, org, limit, before).await
     }
 
     /// Records when tokens were last used. A time earlier than the one stored is ignored;

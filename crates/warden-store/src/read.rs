@@ -419,17 +419,21 @@ pub(crate) async fn list_audit(
     pool: &AnyPool,
     org: &OrgId,
     limit: u32,
-    before_at: Option<Timestamp>,
+    before: Option<(Timestamp, &str)>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
     let limit = i64::from(limit);
-    let rows = match before_at {
-        Some(before) => {
+    let rows = match before {
+        Some((at, id)) => {
+            // Keyset pagination on (at, id), the order of the listing: events sharing a
+            // millisecond with the page boundary are neither skipped nor repeated.
             let sql = format!(
-                "{AUDIT_COLUMNS} WHERE org_id = $1 AND at < $2 ORDER BY at DESC, id DESC LIMIT $3"
+                "{AUDIT_COLUMNS} WHERE org_id = $1 AND (at < $2 OR (at = $2 AND id < $3)) \
+                 ORDER BY at DESC, id DESC LIMIT $4"
             );
             sqlx::query(&sql)
                 .bind(org.as_str())
-                .bind(before.0)
+                .bind(at.0)
+                .bind(id)
                 .bind(limit)
                 .all(pool)
                 .await?

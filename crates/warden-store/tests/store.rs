@@ -1099,7 +1099,9 @@ async fn audit_log(db: Db) {
     let err = store.record_audit(&a).await.unwrap_err();
     assert!(is_unique_violation(&err), "{err:?}");
 
-    let list = |limit, before: Option<i64>| store.list_audit(&org, limit, before.map(Timestamp));
+    let list = |limit, before: Option<i64>| {
+        store.list_audit(&org, limit, before.map(|at| (Timestamp(at), "")))
+    };
     assert_eq!(
         list(10, None).await.unwrap(),
         vec![d.clone(), b.clone(), c.clone(), a.clone()]
@@ -1112,6 +1114,17 @@ async fn audit_log(db: Db) {
     assert_eq!(list(10, Some(101)).await.unwrap(), vec![a.clone()]);
     assert_eq!(list(10, Some(100)).await.unwrap(), vec![]);
     assert_eq!(list(0, None).await.unwrap(), vec![]);
+    // Keyset paging on (at, id): a page that ends inside a millisecond resumes inside it.
+    let first = list(1, None).await.unwrap();
+    assert_eq!(first, vec![d.clone()]);
+    let last = first.last().unwrap();
+    let rest = store
+        .list_audit(&org, 10, Some((last.at, last.id.as_str())))
+        .await
+        .unwrap();
+    let mut all = first.clone();
+    all.extend(rest);
+    assert_eq!(all, list(10, None).await.unwrap());
     assert_eq!(
         store.list_audit(&other.org_id, 10, None).await.unwrap(),
         vec![other]

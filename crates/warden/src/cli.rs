@@ -123,10 +123,13 @@ pub enum Command {
         /// At most this many events (1 to 1000; the server's default is 100).
         #[arg(long)]
         limit: Option<u32>,
-        /// Only events older than this time (ms since the epoch): the last `at` of the
+        /// Only events listed after this time (ms since the epoch): the last `at` of the
         /// previous page.
         #[arg(long, value_name = "MS")]
         before: Option<i64>,
+        /// With --before: the last `id` of the previous page, to resume exactly after it.
+        #[arg(long, value_name = "EVENT_ID", requires = "before")]
+        before_id: Option<String>,
     },
     /// Print the server's OpenAPI document (JSON).
     Openapi,

@@ -132,8 +132,13 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<Outcome, CliEr
                 t.render()
             })?
         }
-        Command::Audit { limit, before } => {
-            let events = client.audit_events(limit, before).await?;
+        Command::Audit {
+            limit,
+            before,
+            before_id,
+        } => {
+            let cursor = before.map(|at| (at, before_id.as_deref().unwrap_or("")));
+            let events = client.audit_events(limit, cursor).await?;
             show(o, &events, |l| {
                 let mut t = Table::new(&[
                     "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "ERROR", "REVISION",
