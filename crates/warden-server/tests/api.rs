@@ -451,6 +451,19 @@ fn endpoints(
             Some(json!({"name": "ci"})),
             "tokens.personal.create",
         ),
+        // `{own_token}`: the id of the caller's own token, filled in at call time.
+        (
+            Method::GET,
+            "/v1/tokens/{own_token}".into(),
+            None,
+            "tokens.personal.get",
+        ),
+        (
+            Method::DELETE,
+            "/v1/tokens/{own_token}".into(),
+            None,
+            "tokens.personal.delete",
+        ),
         (
             Method::POST,
             "/v1/authz/check".into(),
@@ -470,6 +483,13 @@ fn endpoints(
             "iam.audit_events.list",
         ),
     ]
+}
+
+/// The id of the token a caller uses (whoami needs no action).
+async fn own_token(s: &Server, token: &str) -> String {
+    let (status, me) = s.get("/v1/whoami", token).await;
+    assert_eq!(status, 200, "{me}");
+    me["token_id"].as_str().unwrap().to_string()
 }
 
 /// The smallest catalog role that holds `action`.
@@ -528,6 +548,7 @@ async fn every_endpoint_refuses_a_caller_without_its_action_and_allows_one_with_
             if round == 0 {
                 // Without the action: 403 naming it, and nothing changes.
                 let before = s.revision();
+                let path = path.replace("{own_token}", &own_token(&s, &nobody_token).await);
                 let (status, problem, _) = s
                     .call(method.clone(), &path, Some(&nobody_token), body.clone())
                     .await;
@@ -540,6 +561,7 @@ async fn every_endpoint_refuses_a_caller_without_its_action_and_allows_one_with_
                 n += 1;
                 let (holder, token) = s.user(&email).await;
                 s.grant(&holder, &[&smallest_role(&catalog, action)]).await;
+                let path = path.replace("{own_token}", &own_token(&s, &token).await);
                 let (status, response, _) = s
                     .call(method.clone(), &path, Some(&token), body.clone())
                     .await;
@@ -1082,7 +1104,7 @@ async fn the_openapi_document_covers_every_route() {
         let path = path.split('?').next().unwrap();
         let path = path
             .replace("/v1/roles/iam-admin", "/v1/roles/{role}")
-            .replace("/v1/tokens/tok", "/v1/tokens/{token}");
+            .replace("{own_token}", "{token}");
         let item = paths
             .get(&path)
             .unwrap_or_else(|| panic!("{path} missing from the OpenAPI document"));
