@@ -346,24 +346,12 @@ pub fn new_organization(
         status: UserStatus::Active,
         created_at: now,
     };
-    let empty = OrgState {
-        org: Organization {
-            id: org_id.clone(),
-            name: validate::display_name("name", name)?,
-            default_admin: user.id.clone(),
-            created_at: now,
-        },
-        revision: 0,
-        users: BTreeMap::new(),
-        service_accounts: BTreeMap::new(),
-        groups: BTreeMap::new(),
-        memberships: BTreeSet::new(),
-        policies: BTreeMap::new(),
-        namespaces: BTreeMap::new(),
-        namespace_grants: BTreeSet::new(),
-        clusters: BTreeMap::new(),
-        tokens: BTreeMap::new(),
-    };
+    let empty = OrgState::empty(Organization {
+        id: org_id.clone(),
+        name: validate::display_name("name", name)?,
+        default_admin: user.id.clone(),
+        created_at: now,
+    });
     let mut state = empty.clone();
     for legacy in catalog.legacy_groups() {
         let group = Group {

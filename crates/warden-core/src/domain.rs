@@ -269,6 +269,23 @@ pub struct OrgState {
 }
 
 impl OrgState {
+    /// An organization with nothing in it yet, at revision 0.
+    pub fn empty(org: Organization) -> OrgState {
+        OrgState {
+            org,
+            revision: 0,
+            users: BTreeMap::new(),
+            service_accounts: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            memberships: BTreeSet::new(),
+            policies: BTreeMap::new(),
+            namespaces: BTreeMap::new(),
+            namespace_grants: BTreeSet::new(),
+            clusters: BTreeMap::new(),
+            tokens: BTreeMap::new(),
+        }
+    }
+
     pub fn group_by_name(&self, name: &str) -> Option<&Group> {
         self.groups.values().find(|g| g.name == name)
     }

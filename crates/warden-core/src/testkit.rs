@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::catalog::Catalog;
-use crate::command::{new_organization, CommandContext, FirstUser};
+use crate::command::{diff, new_organization, CommandContext, Executed, FirstUser};
 use crate::domain::*;
 use crate::error::DomainError;
 
@@ -172,4 +172,15 @@ pub fn generate_org(catalog: &Catalog, w: Workload) -> Result<OrgState, DomainEr
     }
     state.policies.extend(policies);
     Ok(state)
+}
+
+/// A generated state as if it had just been created: every entity a put from an empty
+/// organization, ready for `Store::create_organization`.
+pub fn as_created(state: OrgState) -> Executed {
+    let empty = OrgState::empty(state.org.clone());
+    Executed {
+        changes: diff(&empty, &state),
+        target: state.org.id.0.clone(),
+        state,
+    }
 }

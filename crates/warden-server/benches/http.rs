@@ -10,8 +10,8 @@
 use std::fmt::Write as _;
 use std::process::Command as Process;
 
-use warden_core::command::{self, Executed, TokenLifetime};
-use warden_core::testkit::{generate_org, SplitMix, Workload};
+use warden_core::command::TokenLifetime;
+use warden_core::testkit::{as_created, generate_org, SplitMix, Workload};
 use warden_core::{AuditEvent, Catalog, OrgState, Snapshot};
 use warden_server::{Settings, Warden};
 use warden_store::Store;
@@ -112,24 +112,7 @@ fn main() {
         let catalog = Catalog::builtin().unwrap();
         let state = generate_org(&catalog, Workload::REFERENCE).unwrap();
         let store = Store::open_data_dir(dir.path()).await.unwrap();
-        let empty = OrgState {
-            revision: 0,
-            users: Default::default(),
-            service_accounts: Default::default(),
-            groups: Default::default(),
-            memberships: Default::default(),
-            policies: Default::default(),
-            namespaces: Default::default(),
-            namespace_grants: Default::default(),
-            clusters: Default::default(),
-            tokens: Default::default(),
-            ..state.clone()
-        };
-        let executed = Executed {
-            changes: command::diff(&empty, &state),
-            target: state.org.id.0.clone(),
-            state: state.clone(),
-        };
+        let executed = as_created(state.clone());
         let audit = AuditEvent {
             id: "evt_bench".into(),
             org_id: state.org.id.clone(),

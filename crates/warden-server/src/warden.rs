@@ -242,6 +242,14 @@ impl Warden {
         &self.store
     }
 
+    fn entry(&self, org: &OrgId) -> Result<Arc<OrgEntry>, ApiError> {
+        self.orgs
+            .load()
+            .get(org)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("organization", org.as_str()))
+    }
+
     /// The current view of an organization.
     pub fn view(&self, org: &OrgId) -> Option<Arc<OrgView>> {
         self.orgs.load().get(org).map(|e| e.view.load_full())
@@ -321,12 +329,7 @@ impl Warden {
         org: &OrgId,
         revision: u64,
     ) -> Result<Arc<OrgView>, ApiError> {
-        let entry = self
-            .orgs
-            .load()
-            .get(org)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found("organization", org.as_str()))?;
+        let entry = self.entry(org)?;
         if entry.view.load().revision() >= revision {
             return Ok(entry.view.load_full());
         }
@@ -477,12 +480,7 @@ impl Warden {
         actor: &Actor,
         command: Command,
     ) -> Result<(Arc<OrgView>, String), ApiError> {
-        let entry = self
-            .orgs
-            .load()
-            .get(org)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found("organization", org.as_str()))?;
+        let entry = self.entry(org)?;
         let _write = entry.write_lock.lock().await;
         let action = command.required_action();
         for _attempt in 0..5 {

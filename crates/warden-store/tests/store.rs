@@ -17,7 +17,7 @@ use sqlx::{Connection, Executor};
 use warden_core::command::{
     diff, Change, Entity, FirstUser, PrincipalInput, PrincipalKind, RuleInput, TokenLifetime,
 };
-use warden_core::testkit::{generate_org, FixedContext, Workload};
+use warden_core::testkit::{as_created, generate_org, FixedContext, Workload};
 use warden_core::*;
 use warden_store::{Backend, Store, StoreError};
 
@@ -1144,24 +1144,7 @@ async fn generated_org_round_trip(db: Db) {
         seed: 7,
     };
     let state = generate_org(&catalog, workload).unwrap();
-    let empty = OrgState {
-        org: state.org.clone(),
-        revision: 0,
-        users: Default::default(),
-        service_accounts: Default::default(),
-        groups: Default::default(),
-        memberships: Default::default(),
-        policies: Default::default(),
-        namespaces: Default::default(),
-        namespace_grants: Default::default(),
-        clusters: Default::default(),
-        tokens: Default::default(),
-    };
-    let executed = Executed {
-        changes: diff(&empty, &state),
-        target: state.org.id.0.clone(),
-        state: state.clone(),
-    };
+    let executed = as_created(state.clone());
     assert!(executed.changes.len() > 900);
     let mut ctx = FixedContext::new(T0);
     ctx.counter = 10_000_000;
