@@ -126,8 +126,9 @@ struct PrincipalEntry {
     roles: RoleMask,
     active: bool,
     is_user: bool,
-    /// Indexes into `Snapshot::group_ids` of the user's groups.
-    groups: Vec<u32>,
+    /// The user's groups: `Snapshot::user_groups[groups.0..groups.1]`, indexes into
+    /// `Snapshot::group_ids` (one flat array, not a vector per user).
+    groups: (u32, u32),
     /// `(policy index, rule index)` of the rules naming the principal directly.
     rules: Vec<(u32, u32)>,
 }
@@ -141,6 +142,7 @@ pub struct Snapshot {
     /// The distinct effective action sets; index 0 is the empty set.
     action_sets: Vec<ActionSet>,
     entries: Vec<PrincipalEntry>,
+    user_groups: Vec<u32>,
     group_ids: Vec<GroupId>,
     /// Per group (same index as `group_ids`): the rules naming it.
     group_rules: Vec<Vec<(u32, u32)>>,
@@ -245,7 +247,7 @@ impl Snapshot {
                 roles: 0,
                 active,
                 is_user,
-                groups: Vec::new(),
+                groups: (0, 0),
                 rules: Vec::new(),
             });
         }
@@ -289,6 +291,7 @@ impl Snapshot {
         // Memberships: a user gets the grants of each of its groups. Memberships are sorted
         // by group, like `group_ids`, so the group index advances with a cursor.
         let mut cursor = 0usize;
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(state.memberships.len());
         for (group, user) in &state.memberships {
             while group_ids.get(cursor).is_some_and(|g| g < group) {
                 cursor += 1;
@@ -303,7 +306,24 @@ impl Snapshot {
             actions[u as usize].union_with(&set);
             let entry = &mut entries[u as usize];
             entry.roles |= mask;
-            entry.groups.push(cursor as u32);
+            pairs.push((u, cursor as u32));
+        }
+        // Counting sort of (user, group) pairs by user into one flat array.
+        let mut starts = vec![0u32; entries.len() + 1];
+        for &(u, _) in &pairs {
+            starts[u as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut user_groups = vec![0u32; pairs.len()];
+        let mut fill = starts.clone();
+        for &(u, g) in &pairs {
+            user_groups[fill[u as usize] as usize] = g;
+            fill[u as usize] += 1;
+        }
+        for (i, entry) in entries.iter_mut().enumerate() {
+            entry.groups = (starts[i], starts[i + 1]);
         }
 
         let mut action_sets = vec![ActionSet::EMPTY];
@@ -357,6 +377,7 @@ impl Snapshot {
             principals,
             action_sets,
             entries,
+            user_groups,
             group_ids,
             group_rules,
             policy_ids,
@@ -592,13 +613,18 @@ impl Snapshot {
     ) {
         let direct = entry.rules.iter().map(|at| (*at, None));
         let via_groups = entry.is_user.then_some(()).into_iter().flat_map(|()| {
-            entry.groups.iter().flat_map(|&g| {
-                self.group_rules
-                    .get(g as usize)
-                    .into_iter()
-                    .flatten()
-                    .map(move |at| (*at, Some(g)))
-            })
+            let (from, to) = (entry.groups.0 as usize, entry.groups.1 as usize);
+            self.user_groups
+                .get(from..to)
+                .into_iter()
+                .flatten()
+                .flat_map(|&g| {
+                    self.group_rules
+                        .get(g as usize)
+                        .into_iter()
+                        .flatten()
+                        .map(move |at| (*at, Some(g)))
+                })
         });
         for ((p, r), via) in direct.chain(via_groups) {
             let Some(policy) = self

@@ -126,7 +126,16 @@ pub struct Warden {
     token_orgs: RwLock<FxHashMap<[u8; 32], OrgId>>,
     /// Tokens used since the last flush, with when.
     token_usage: Mutex<FxHashMap<TokenId, Timestamp>>,
+    /// Hashes the store recently did not know, with when it said so.
+    token_misses: Mutex<FxHashMap<[u8; 32], Timestamp>>,
 }
+
+/// How long a token the store did not know is refused without asking again. A token
+/// created on another server becomes usable here after at most this long (or at once
+/// after this server's next sync).
+const TOKEN_MISS_TTL_MS: i64 = 2_000;
+/// Most remembered misses; past it, stale ones are dropped (or all, under a flood).
+const TOKEN_MISS_CAPACITY: usize = 100_000;
 
 pub fn now() -> Timestamp {
     Timestamp(
@@ -227,6 +236,7 @@ impl Warden {
             orgs_add: Mutex::new(()),
             token_orgs: RwLock::new(FxHashMap::default()),
             token_usage: Mutex::new(FxHashMap::default()),
+            token_misses: Mutex::new(FxHashMap::default()),
         });
         for state in warden.store.load_all().await? {
             warden.install(state);
@@ -377,13 +387,31 @@ impl Warden {
             .and_then(|index| index.get(&hash).cloned());
         let org = match known {
             Some(org) => org,
-            // Perhaps created on another server: ask the store once.
+            // Perhaps created on another server: ask the store, unless it said no recently
+            // (a stream of well-formed made-up tokens must not become a stream of queries).
             None => {
-                let org = self
-                    .store
-                    .org_of_token(&token::to_hex(&hash))
-                    .await?
-                    .ok_or(ApiError::Unauthenticated("unknown or revoked token"))?;
+                let now = now();
+                let recently_missed = self
+                    .token_misses
+                    .lock()
+                    .ok()
+                    .and_then(|misses| misses.get(&hash).copied())
+                    .is_some_and(|at| now.0 - at.0 < TOKEN_MISS_TTL_MS);
+                if recently_missed {
+                    return Err(ApiError::Unauthenticated("unknown or revoked token"));
+                }
+                let Some(org) = self.store.org_of_token(&token::to_hex(&hash)).await? else {
+                    if let Ok(mut misses) = self.token_misses.lock() {
+                        if misses.len() >= TOKEN_MISS_CAPACITY {
+                            misses.retain(|_, at| now.0 - at.0 < TOKEN_MISS_TTL_MS);
+                            if misses.len() >= TOKEN_MISS_CAPACITY {
+                                misses.clear();
+                            }
+                        }
+                        misses.insert(hash, now);
+                    }
+                    return Err(ApiError::Unauthenticated("unknown or revoked token"));
+                };
                 self.reload(&org).await?;
                 org
             }
