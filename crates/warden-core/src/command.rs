@@ -215,6 +215,36 @@ pub enum Command {
 }
 
 impl Command {
+    /// The id of the existing entity the command addresses (none for creations): what an
+    /// audit record of a refused command names as its target.
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Command::UpdateUser { user, .. }
+            | Command::DeactivateUser { user }
+            | Command::ReactivateUser { user } => Some(user.as_str()),
+            Command::UpdateGroup { group, .. }
+            | Command::DeleteGroup { group }
+            | Command::AddGroupMember { group, .. }
+            | Command::RemoveGroupMember { group, .. } => Some(group.as_str()),
+            Command::ReplacePolicy { policy, .. } | Command::DeletePolicy { policy } => {
+                Some(policy.as_str())
+            }
+            Command::DeleteNamespace { namespace }
+            | Command::SetNamespaceAccess { namespace, .. } => Some(namespace.as_str()),
+            Command::UpdateCluster { cluster, .. } | Command::DeleteCluster { cluster } => {
+                Some(cluster.as_str())
+            }
+            Command::DeletePersonalToken { token } => Some(token.as_str()),
+            Command::CreatePersonalToken { user, .. } => Some(user.as_str()),
+            Command::UpdateOrganization { .. }
+            | Command::CreateUser { .. }
+            | Command::CreateGroup { .. }
+            | Command::CreatePolicy { .. }
+            | Command::CreateNamespace { .. }
+            | Command::CreateCluster { .. } => None,
+        }
+    }
+
     /// The catalog action a user needs to issue this command.
     pub fn required_action(&self) -> &'static str {
         match self {

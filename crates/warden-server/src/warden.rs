@@ -511,6 +511,7 @@ impl Warden {
         let entry = self.entry(org)?;
         let _write = entry.write_lock.lock().await;
         let action = command.required_action();
+        let target = command.target().unwrap_or_default().to_string();
         for _attempt in 0..5 {
             let current = entry.view.load_full();
             let mut ctx = SystemContext::new();
@@ -524,7 +525,7 @@ impl Warden {
                 Ok(executed) => executed,
                 Err(e) => {
                     if refusal_is_audited(&e) {
-                        self.audit_denied(org, actor, action, "", e.code());
+                        self.audit_denied(org, actor, action, &target, e.code());
                     }
                     return Err(e.into());
                 }

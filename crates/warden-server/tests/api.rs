@@ -1082,6 +1082,42 @@ async fn changes_and_denials_are_audited() {
         .expect("the refused call is audited");
     assert_eq!(denied["action"], "iam.groups.create");
     assert_eq!(denied["error_code"], "forbidden");
+    // A refused change to an existing entity names it.
+    let (status, _) = s
+        .send(
+            Method::DELETE,
+            &format!("/v1/groups/admin/members/{}", s.admin),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let admin_group = s
+        .warden
+        .view(&s.org)
+        .unwrap()
+        .state()
+        .group_by_name("admin")
+        .unwrap()
+        .id
+        .clone();
+    let mut found = false;
+    for _ in 0..50 {
+        let (_, body) = s.get("/v1/audit-events?limit=50", &admin).await;
+        found = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["error_code"] == "last_admin" && e["target"] == admin_group.as_str());
+        if found {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        found,
+        "the refused membership change is audited with its group"
+    );
     // No secret or hash ever lands in the audit log.
     let all = s
         .get("/v1/audit-events?limit=1000", &admin)
