@@ -1037,6 +1037,21 @@ async fn personal_tokens_are_shown_once_listed_and_revocable() {
     assert_problem(status, &problem, 403, "forbidden");
 }
 
+/// The newest audit events once `done` holds for them (denials are written in the
+/// background), or after about 2.5 s.
+async fn audit_until(s: &Server, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let mut items = Vec::new();
+    for _ in 0..50 {
+        let (_, body) = s.get("/v1/audit-events?limit=50", &s.admin_token).await;
+        items = body["items"].as_array().cloned().unwrap_or_default();
+        if done(&items) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    items
+}
+
 #[tokio::test]
 async fn changes_and_denials_are_audited() {
     let s = start().await;
@@ -1058,17 +1073,7 @@ async fn changes_and_denials_are_audited() {
         )
         .await;
     assert_eq!(status, 403);
-    // Denials are written in the background: give them a moment.
-    let mut events = Value::Null;
-    for _ in 0..50 {
-        let (_, body) = s.get("/v1/audit-events?limit=50", &admin).await;
-        events = body;
-        if events.to_string().contains("\"denied\"") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let items = events["items"].as_array().unwrap();
+    let items = audit_until(&s, |items| items.iter().any(|e| e["outcome"] == "denied")).await;
     let created = items
         .iter()
         .find(|e| e["action"] == "iam.groups.create" && e["outcome"] == "allowed")
@@ -1101,19 +1106,10 @@ async fn changes_and_denials_are_audited() {
         .unwrap()
         .id
         .clone();
-    let mut found = false;
-    for _ in 0..50 {
-        let (_, body) = s.get("/v1/audit-events?limit=50", &admin).await;
-        found = body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["error_code"] == "last_admin" && e["target"] == admin_group.as_str());
-        if found {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let refused =
+        |e: &Value| e["error_code"] == "last_admin" && e["target"] == admin_group.as_str();
+    let items = audit_until(&s, |items| items.iter().any(refused)).await;
+    let found = items.iter().any(refused);
     assert!(
         found,
         "the refused membership change is audited with its group"
