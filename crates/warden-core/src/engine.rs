@@ -221,7 +221,8 @@ impl Snapshot {
         let capacity = state.users.len() + state.service_accounts.len();
         // Keyed by the same inline ids as the check's table: hashing one is a multiply,
         // comparing one is three words (string keys made compilation twice as slow).
-        let mut index_of: FxHashMap<InlineId, u32> =
+        // This map becomes the check's table: its sets are filled in at the end.
+        let mut principals: FxHashMap<InlineId, Slot> =
             FxHashMap::with_capacity_and_hasher(capacity, Default::default());
         let mut actions = Vec::with_capacity(capacity);
         let mut entries = Vec::with_capacity(capacity);
@@ -241,7 +242,13 @@ impl Snapshot {
             let Some(key) = InlineId::new(id) else {
                 continue;
             };
-            index_of.insert(key, entries.len() as u32);
+            principals.insert(
+                key,
+                Slot {
+                    set: 0,
+                    index: entries.len() as u32,
+                },
+            );
             actions.push(ActionSet::EMPTY);
             entries.push(PrincipalEntry {
                 roles: 0,
@@ -278,7 +285,7 @@ impl Snapshot {
                     }
                     PrincipalRef::User(_) | PrincipalRef::ServiceAccount(_) => {
                         let key = InlineId::new(rule.principal.id());
-                        if let Some(&i) = key.and_then(|k| index_of.get(&k)) {
+                        if let Some(i) = key.and_then(|k| principals.get(&k)).map(|s| s.index) {
                             actions[i as usize].union_with(&set);
                             let entry = &mut entries[i as usize];
                             entry.roles |= mask;
@@ -299,7 +306,10 @@ impl Snapshot {
             if group_ids.get(cursor) != Some(group) {
                 continue;
             }
-            let Some(&u) = InlineId::new(user.as_str()).and_then(|k| index_of.get(&k)) else {
+            let Some(u) = InlineId::new(user.as_str())
+                .and_then(|k| principals.get(&k))
+                .map(|s| s.index)
+            else {
                 continue;
             };
             let (set, mask) = group_grants[cursor];
@@ -329,18 +339,17 @@ impl Snapshot {
         let mut action_sets = vec![ActionSet::EMPTY];
         let mut set_index: FxHashMap<ActionSet, u32> = FxHashMap::default();
         set_index.insert(ActionSet::EMPTY, 0);
-        let mut principals = FxHashMap::with_capacity_and_hasher(capacity, Default::default());
-        for (key, &i) in &index_of {
-            let effective = if entries[i as usize].active {
-                actions[i as usize]
+        for slot in principals.values_mut() {
+            let i = slot.index as usize;
+            let effective = if entries[i].active {
+                actions[i]
             } else {
                 ActionSet::EMPTY
             };
-            let set = *set_index.entry(effective).or_insert_with(|| {
+            slot.set = *set_index.entry(effective).or_insert_with(|| {
                 action_sets.push(effective);
                 (action_sets.len() - 1) as u32
             });
-            principals.insert(*key, Slot { set, index: i });
         }
 
         let key_bit = |key: &str| {
