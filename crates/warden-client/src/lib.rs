@@ -4,12 +4,12 @@
 //! # async fn demo() -> Result<(), warden_client::ClientError> {
 //! let client = warden_client::Client::new("http://127.0.0.1:8080", Some("wdn_pat_...".into()))?;
 //! let me = client.whoami().await?;
-//! println!("{} in {}", me.user.email, me.organization_id);
+//! println!("{} in {}", me.principal.name, me.organization_id);
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! Every method sends `Authorization: Bearer <token>` (when the client has a token) and maps
+//! Each area's calls live beside its types (`groups.rs`, `policies.rs`, ...). Every method sends `Authorization: Bearer <token>` (when the client has a token) and maps
 //! an error response to [`ClientError::Api`] carrying the server's problem document. Path keys
 //! (a group name, a user email, ...) are percent-encoded, so any key the server accepts can be
 //! passed as is.
@@ -19,7 +19,17 @@
 // matching on the problem clumsier.
 #![allow(clippy::result_large_err)]
 
+mod audit;
+mod authz;
+mod catalog;
+mod clusters;
+mod groups;
 pub mod model;
+mod namespaces;
+mod organization;
+mod policies;
+mod tokens;
+mod users;
 
 use std::time::Duration;
 
@@ -31,7 +41,7 @@ pub use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::model::*;
+use crate::model::Problem;
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -279,335 +289,6 @@ impl Client {
     /// `GET /v1/openapi.json`: the server's OpenAPI document.
     pub async fn openapi(&self) -> Result<serde_json::Value, ClientError> {
         self.get(&["v1", "openapi.json"]).await
-    }
-
-    // -- organization and users ------------------------------------------------------
-
-    /// `GET /v1/organization`: the caller's organization.
-    pub async fn organization(&self) -> Result<Organization, ClientError> {
-        self.get(&["v1", "organization"]).await
-    }
-
-    /// `PATCH /v1/organization`: renames the caller's organization.
-    pub async fn rename_organization(
-        &self,
-        name: &str,
-    ) -> Result<Written<Organization>, ClientError> {
-        let body = OrganizationUpdate {
-            name: name.to_string(),
-        };
-        self.send_json(Method::PATCH, &["v1", "organization"], &body)
-            .await
-    }
-
-    /// `GET /v1/users[?status=...]`: the organization's users, optionally of one status
-    /// (`invited`, `active`, `deactivated`).
-    pub async fn users(&self, status: Option<&str>) -> Result<List<User>, ClientError> {
-        let query: Vec<(&str, String)> = status
-            .map(|s| vec![("status", s.to_string())])
-            .unwrap_or_default();
-        self.call(Method::GET, &["v1", "users"], &query, None).await
-    }
-
-    /// `GET /v1/users/{user}`: one user, by id or email.
-    pub async fn user(&self, key: &str) -> Result<User, ClientError> {
-        self.get(&["v1", "users", key]).await
-    }
-
-    /// `PATCH /v1/users/{user}`: changes a user's name.
-    pub async fn update_user(
-        &self,
-        key: &str,
-        update: &UserUpdate,
-    ) -> Result<Written<User>, ClientError> {
-        self.send_json(Method::PATCH, &["v1", "users", key], update)
-            .await
-    }
-
-    /// `POST /v1/users/{user}/deactivate`.
-    pub async fn deactivate_user(&self, key: &str) -> Result<Written<User>, ClientError> {
-        self.call(Method::POST, &["v1", "users", key, "deactivate"], &[], None)
-            .await
-    }
-
-    /// `POST /v1/users/{user}/reactivate`.
-    pub async fn reactivate_user(&self, key: &str) -> Result<Written<User>, ClientError> {
-        self.call(Method::POST, &["v1", "users", key, "reactivate"], &[], None)
-            .await
-    }
-
-    /// `GET /v1/users/{user}/permissions`: every action the user may perform, and why.
-    pub async fn user_permissions(&self, key: &str) -> Result<Permissions, ClientError> {
-        self.get(&["v1", "users", key, "permissions"]).await
-    }
-
-    /// `GET /v1/whoami`: the caller, its organization and its actions.
-    pub async fn whoami(&self) -> Result<Whoami, ClientError> {
-        self.get(&["v1", "whoami"]).await
-    }
-
-    // -- groups ------------------------------------------------------------------------
-
-    /// `GET /v1/groups`.
-    pub async fn groups(&self) -> Result<List<Group>, ClientError> {
-        self.get(&["v1", "groups"]).await
-    }
-
-    /// `GET /v1/groups/{group}`: one group, by id or name.
-    pub async fn group(&self, key: &str) -> Result<Group, ClientError> {
-        self.get(&["v1", "groups", key]).await
-    }
-
-    /// `POST /v1/groups`.
-    pub async fn create_group(&self, input: &GroupInput) -> Result<Written<Group>, ClientError> {
-        self.send_json(Method::POST, &["v1", "groups"], input).await
-    }
-
-    /// `PATCH /v1/groups/{group}`: renames a group or changes its description.
-    pub async fn update_group(
-        &self,
-        key: &str,
-        update: &GroupUpdate,
-    ) -> Result<Written<Group>, ClientError> {
-        self.send_json(Method::PATCH, &["v1", "groups", key], update)
-            .await
-    }
-
-    /// `DELETE /v1/groups/{group}`.
-    pub async fn delete_group(&self, key: &str) -> Result<Written<Group>, ClientError> {
-        self.call(Method::DELETE, &["v1", "groups", key], &[], None)
-            .await
-    }
-
-    /// `GET /v1/groups/{group}/members`.
-    pub async fn group_members(&self, key: &str) -> Result<List<GroupMember>, ClientError> {
-        self.get(&["v1", "groups", key, "members"]).await
-    }
-
-    /// `PUT /v1/groups/{group}/members/{user}`.
-    pub async fn add_group_member(
-        &self,
-        group: &str,
-        user: &str,
-    ) -> Result<Written<Group>, ClientError> {
-        self.call(
-            Method::PUT,
-            &["v1", "groups", group, "members", user],
-            &[],
-            None,
-        )
-        .await
-    }
-
-    /// `DELETE /v1/groups/{group}/members/{user}`.
-    pub async fn remove_group_member(
-        &self,
-        group: &str,
-        user: &str,
-    ) -> Result<Written<Group>, ClientError> {
-        self.call(
-            Method::DELETE,
-            &["v1", "groups", group, "members", user],
-            &[],
-            None,
-        )
-        .await
-    }
-
-    // -- policies, roles, catalog --------------------------------------------------------
-
-    /// `GET /v1/policies`.
-    pub async fn policies(&self) -> Result<List<Policy>, ClientError> {
-        self.get(&["v1", "policies"]).await
-    }
-
-    /// `GET /v1/policies/{policy}`: one policy, by id or name.
-    pub async fn policy(&self, key: &str) -> Result<Policy, ClientError> {
-        self.get(&["v1", "policies", key]).await
-    }
-
-    /// `POST /v1/policies`.
-    pub async fn create_policy(&self, input: &PolicyInput) -> Result<Written<Policy>, ClientError> {
-        self.send_json(Method::POST, &["v1", "policies"], input)
-            .await
-    }
-
-    /// `PUT /v1/policies/{policy}`: replaces a policy's name, description and rules.
-    pub async fn replace_policy(
-        &self,
-        key: &str,
-        input: &PolicyInput,
-    ) -> Result<Written<Policy>, ClientError> {
-        self.send_json(Method::PUT, &["v1", "policies", key], input)
-            .await
-    }
-
-    /// `DELETE /v1/policies/{policy}`.
-    pub async fn delete_policy(&self, key: &str) -> Result<Written<Policy>, ClientError> {
-        self.call(Method::DELETE, &["v1", "policies", key], &[], None)
-            .await
-    }
-
-    /// `GET /v1/roles`: the catalog's roles.
-    pub async fn roles(&self) -> Result<List<Role>, ClientError> {
-        self.get(&["v1", "roles"]).await
-    }
-
-    /// `GET /v1/roles/{role}`.
-    pub async fn role(&self, id: &str) -> Result<Role, ClientError> {
-        self.get(&["v1", "roles", id]).await
-    }
-
-    /// `GET /v1/catalog`: actions, aliases, roles, legacy groups, namespace permissions.
-    pub async fn catalog(&self) -> Result<CatalogView, ClientError> {
-        self.get(&["v1", "catalog"]).await
-    }
-
-    // -- namespaces ----------------------------------------------------------------------
-
-    /// `GET /v1/namespaces`.
-    pub async fn namespaces(&self) -> Result<List<Namespace>, ClientError> {
-        self.get(&["v1", "namespaces"]).await
-    }
-
-    /// `GET /v1/namespaces/{namespace}`: one namespace, by id or name.
-    pub async fn namespace(&self, key: &str) -> Result<Namespace, ClientError> {
-        self.get(&["v1", "namespaces", key]).await
-    }
-
-    /// `POST /v1/namespaces`.
-    pub async fn create_namespace(
-        &self,
-        input: &NamespaceInput,
-    ) -> Result<Written<Namespace>, ClientError> {
-        self.send_json(Method::POST, &["v1", "namespaces"], input)
-            .await
-    }
-
-    /// `DELETE /v1/namespaces/{namespace}`.
-    pub async fn delete_namespace(&self, key: &str) -> Result<Written<Namespace>, ClientError> {
-        self.call(Method::DELETE, &["v1", "namespaces", key], &[], None)
-            .await
-    }
-
-    /// `GET /v1/namespaces/{namespace}/access`: who holds which keys in a namespace.
-    pub async fn namespace_access(&self, key: &str) -> Result<List<NamespaceAccess>, ClientError> {
-        self.get(&["v1", "namespaces", key, "access"]).await
-    }
-
-    /// `PUT /v1/namespaces/{namespace}/access/{user}`: sets the grantable keys a user holds.
-    pub async fn set_namespace_access(
-        &self,
-        namespace: &str,
-        user: &str,
-        input: &NamespacePermissionsInput,
-    ) -> Result<Written<Namespace>, ClientError> {
-        self.send_json(
-            Method::PUT,
-            &["v1", "namespaces", namespace, "access", user],
-            input,
-        )
-        .await
-    }
-
-    // -- clusters ------------------------------------------------------------------------
-
-    /// `GET /v1/clusters`.
-    pub async fn clusters(&self) -> Result<List<Cluster>, ClientError> {
-        self.get(&["v1", "clusters"]).await
-    }
-
-    /// `GET /v1/clusters/{cluster}`: one cluster, by id or name.
-    pub async fn cluster(&self, key: &str) -> Result<Cluster, ClientError> {
-        self.get(&["v1", "clusters", key]).await
-    }
-
-    /// `POST /v1/clusters`.
-    pub async fn create_cluster(
-        &self,
-        input: &ClusterInput,
-    ) -> Result<Written<Cluster>, ClientError> {
-        self.send_json(Method::POST, &["v1", "clusters"], input)
-            .await
-    }
-
-    /// `PATCH /v1/clusters/{cluster}`.
-    pub async fn update_cluster(
-        &self,
-        key: &str,
-        update: &ClusterUpdate,
-    ) -> Result<Written<Cluster>, ClientError> {
-        self.send_json(Method::PATCH, &["v1", "clusters", key], update)
-            .await
-    }
-
-    /// `DELETE /v1/clusters/{cluster}`.
-    pub async fn delete_cluster(&self, key: &str) -> Result<Written<Cluster>, ClientError> {
-        self.call(Method::DELETE, &["v1", "clusters", key], &[], None)
-            .await
-    }
-
-    // -- personal access tokens ------------------------------------------------------------
-
-    /// `GET /v1/tokens`: the caller's own tokens.
-    pub async fn tokens(&self) -> Result<List<Token>, ClientError> {
-        self.get(&["v1", "tokens"]).await
-    }
-
-    /// `GET /v1/tokens/{token}`.
-    pub async fn token(&self, id: &str) -> Result<Token, ClientError> {
-        self.get(&["v1", "tokens", id]).await
-    }
-
-    /// `POST /v1/tokens`: a new personal token; its secret is in the answer, and only there.
-    pub async fn create_token(&self, input: &TokenInput) -> Result<CreatedToken, ClientError> {
-        self.send_json(Method::POST, &["v1", "tokens"], input).await
-    }
-
-    /// `DELETE /v1/tokens/{token}`: revokes one of the caller's tokens.
-    pub async fn delete_token(&self, id: &str) -> Result<Written<Token>, ClientError> {
-        self.call(Method::DELETE, &["v1", "tokens", id], &[], None)
-            .await
-    }
-
-    // -- decisions and audit -----------------------------------------------------------------
-
-    /// `POST /v1/authz/check`: answers one or many authorization questions.
-    pub async fn check(&self, request: &CheckRequest) -> Result<CheckResponse, ClientError> {
-        self.send_json(Method::POST, &["v1", "authz", "check"], request)
-            .await
-    }
-
-    /// `GET /v1/authz/principals?action=...`: who may perform an action.
-    pub async fn who_can(&self, action: &str) -> Result<WhoCan, ClientError> {
-        self.call(
-            Method::GET,
-            &["v1", "authz", "principals"],
-            &[("action", action.to_string())],
-            None,
-        )
-        .await
-    }
-
-    /// `GET /v1/audit-events`: the newest events first; `before` is the previous page's
-    /// last event (`(at, id)`), from which the listing resumes.
-    pub async fn audit_events(
-        &self,
-        limit: Option<u32>,
-        before: Option<(i64, &str)>,
-    ) -> Result<List<AuditEvent>, ClientError> {
-        let mut query = Vec::new();
-        if let Some(limit) = limit {
-            query.push(("limit", limit.to_string()));
-        }
-        if let Some((at, id)) = before {
-            query.push(("before", at.to_string()));
-            if !id.is_empty() {
-                query.push(("before_id", id.to_string()));
-            }
-        }
-        self.call(Method::GET, &["v1", "audit-events"], &query, None)
-            .await
     }
 }
 

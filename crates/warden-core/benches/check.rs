@@ -4,7 +4,14 @@
 //! percentile report (p50/p99 per check, explain, batch throughput, snapshot build time and
 //! memory). Percentiles come from timing batches of 32 checks (a single ~20 ns check is below
 //! the clock's resolution); the timer's own cost is measured and subtracted.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_lossless
+)]
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -13,7 +20,11 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, Criterion};
 use rustc_hash::FxHashMap;
 use warden_core::testkit::{generate_org, SplitMix, Workload};
-use warden_core::{ActionId, Catalog, OrgState, Snapshot};
+use warden_core::{ActionId, Catalog, OrgState, Snapshot, Timestamp};
+
+/// The instant every question is asked at (the generated organization's creation time): a
+/// caller reads its clock once per request, not per check.
+const NOW: Timestamp = Timestamp(1_700_000_000_000);
 
 /// Questions in the benchmark's cycle: half allowed, half denied (a power of two).
 const QUESTIONS: usize = 4096;
@@ -29,7 +40,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let catalog = Catalog::builtin().unwrap();
     let state = Arc::new(generate_org(&catalog, Workload::REFERENCE).unwrap());
-    let snapshot = Arc::new(Snapshot::compile(catalog.clone(), state.clone()));
+    let snapshot = Arc::new(Snapshot::compile(catalog.clone(), state.clone(), NOW));
     let mut orgs = FxHashMap::default();
     orgs.insert(state.org.id.0.clone().into_boxed_str(), snapshot.clone());
     let users: Vec<&str> = state.users.keys().map(|u| u.as_str()).collect();
@@ -40,7 +51,7 @@ fn fixture() -> Fixture {
         let user = users[rng.below(users.len())];
         let action = &catalog.actions()[rng.below(catalog.actions().len())];
         let q = (state.org.id.0.clone(), user.to_string(), action.clone());
-        if snapshot.check(user, action).unwrap() {
+        if snapshot.check(user, action, NOW).unwrap() {
             if allowed.len() < half {
                 allowed.push(q);
             }
@@ -73,7 +84,7 @@ fn check(
     action: &str,
 ) -> bool {
     orgs.get(org)
-        .is_some_and(|s| s.check(principal, action).unwrap_or(false))
+        .is_some_and(|s| s.check(principal, action, NOW).unwrap_or(false))
 }
 
 fn benches(c: &mut Criterion) {
@@ -92,11 +103,11 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let (_, p, a) = &f.questions[i & (QUESTIONS - 1)];
             i += 1;
-            black_box(snapshot.explain(p, a).unwrap())
+            black_box(snapshot.decide(p, a, NOW).unwrap())
         })
     });
     c.bench_function("snapshot compile (reference org)", |b| {
-        b.iter(|| black_box(Snapshot::compile(f.catalog.clone(), f.state.clone())))
+        b.iter(|| black_box(Snapshot::compile(f.catalog.clone(), f.state.clone(), NOW)))
     });
 }
 
@@ -146,7 +157,7 @@ fn report() {
     let mut explain = Vec::with_capacity(50_000);
     for (k, q) in f.questions.iter().cycle().take(50_000).enumerate() {
         let t = Instant::now();
-        black_box(snapshot.explain(&q.1, &q.2).unwrap());
+        black_box(snapshot.decide(&q.1, &q.2, NOW).unwrap());
         explain.push(t.elapsed().as_nanos() as f64);
         black_box(k);
     }
@@ -181,7 +192,7 @@ fn report() {
     let mut builds: Vec<f64> = (0..30)
         .map(|_| {
             let t = Instant::now();
-            black_box(Snapshot::compile(f.catalog.clone(), f.state.clone()));
+            black_box(Snapshot::compile(f.catalog.clone(), f.state.clone(), NOW));
             t.elapsed().as_secs_f64() * 1e3
         })
         .collect();
@@ -196,7 +207,7 @@ fn report() {
     // state itself is shared and not counted).
     let before = rss_bytes();
     let held: Vec<Snapshot> = (0..20)
-        .map(|_| Snapshot::compile(f.catalog.clone(), f.state.clone()))
+        .map(|_| Snapshot::compile(f.catalog.clone(), f.state.clone(), NOW))
         .collect();
     let after = rss_bytes();
     if let (Some(b), Some(a)) = (before, after) {

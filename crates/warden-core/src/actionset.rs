@@ -71,7 +71,10 @@ impl ActionSet {
                 }
                 let bit = bits.trailing_zeros();
                 bits &= bits - 1;
-                Some(ActionId((w * 64) as u16 + bit as u16))
+                // `w` < 4 and `bit` < 64: the id fits.
+                Some(ActionId(
+                    u16::try_from(w * 64).unwrap_or(0) + u16::try_from(bit).unwrap_or(0),
+                ))
             })
         })
     }

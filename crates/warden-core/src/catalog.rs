@@ -26,6 +26,8 @@ pub enum CatalogError {
     DuplicateAction(String),
     #[error("the catalog lists {0} actions; at most {MAX_ACTIONS} are supported")]
     TooManyActions(usize),
+    #[error("the catalog lists {0} roles; at most 64 are supported")]
+    TooManyRoles(usize),
     #[error("role `{0}` is defined twice")]
     DuplicateRole(String),
     #[error("role `{role}` names unknown action `{action}`")]
@@ -173,7 +175,9 @@ impl Catalog {
                     file.actions.values().map(Vec::len).sum(),
                 ));
             }
-            let id = ActionId(actions.len() as u16);
+            let id = ActionId(u16::try_from(actions.len()).map_err(|_| {
+                CatalogError::TooManyActions(file.actions.values().map(Vec::len).sum())
+            })?);
             if action_ids
                 .insert(name.clone().into_boxed_str(), id)
                 .is_some()
@@ -204,7 +208,11 @@ impl Catalog {
         let mut role_ids: FxHashMap<Box<str>, RoleIndex> = FxHashMap::default();
         for (i, role) in file.roles.iter().enumerate() {
             if role_ids
-                .insert(role.id.clone().into_boxed_str(), i as RoleIndex)
+                .insert(
+                    role.id.clone().into_boxed_str(),
+                    RoleIndex::try_from(i)
+                        .map_err(|_| CatalogError::TooManyRoles(file.roles.len()))?,
+                )
                 .is_some()
             {
                 return Err(CatalogError::DuplicateRole(role.id.clone()));
@@ -254,7 +262,7 @@ impl Catalog {
                 Role {
                     actions: action_set
                         .iter()
-                        .map(|id| actions[id.0 as usize].clone())
+                        .filter_map(|id| actions.get(usize::from(id.0)).cloned())
                         .collect(),
                     id: role.id,
                     name: role.name,
@@ -358,7 +366,8 @@ impl Catalog {
     }
 
     pub fn role(&self, id: &str) -> Option<&Role> {
-        self.role_index(id).map(|i| &self.roles[i as usize])
+        self.role_index(id)
+            .and_then(|i| self.roles.get(usize::from(i)))
     }
 
     pub fn role_index(&self, id: &str) -> Option<RoleIndex> {
@@ -401,21 +410,28 @@ impl ActionIndex {
         let mask = size - 1;
         for (id, name) in actions.iter().enumerate() {
             let mut at = Self::hash(name.as_bytes()) & mask;
-            while slots[at] != Self::EMPTY {
+            while slots.get(at).is_some_and(|s| *s != Self::EMPTY) {
                 at = (at + 1) & mask;
             }
-            slots[at] = id as u16;
+            // The catalog holds at most MAX_ACTIONS (256) actions: the id fits.
+            if let Some(slot) = slots.get_mut(at) {
+                *slot = u16::try_from(id).unwrap_or(Self::EMPTY);
+            }
         }
         ActionIndex { slots, mask }
     }
 
+    // Folding the 128-bit product into a word is the point of the last casts.
+    #[allow(clippy::cast_possible_truncation)]
     #[inline]
     fn hash(name: &[u8]) -> usize {
         let (head, tail) = if name.len() >= 8 {
             // Two fixed-size loads: no byte loop, no variable-length copy.
             let word = |from: usize| {
                 let mut w = [0u8; 8];
-                w.copy_from_slice(&name[from..from + 8]);
+                if let Some(bytes) = name.get(from..from + 8) {
+                    w.copy_from_slice(bytes);
+                }
                 u64::from_le_bytes(w)
             };
             (word(0), word(name.len() - 8))
@@ -455,25 +471,39 @@ fn expand_role(
     expanded: &mut [Option<ActionSet>],
     path: &mut Vec<usize>,
 ) -> Result<ActionSet, CatalogError> {
-    if let Some(set) = expanded[i] {
-        return Ok(set);
+    if let Some(Some(set)) = expanded.get(i) {
+        return Ok(*set);
     }
+    let Some(role) = roles.get(i) else {
+        return Ok(ActionSet::EMPTY);
+    };
     if path.contains(&i) {
-        let mut names: Vec<&str> = path.iter().map(|&p| roles[p].id.as_str()).collect();
-        names.push(roles[i].id.as_str());
+        let mut names: Vec<&str> = path
+            .iter()
+            .filter_map(|&p| roles.get(p))
+            .map(|r| r.id.as_str())
+            .collect();
+        names.push(role.id.as_str());
         return Err(CatalogError::IncludeCycle(names.join(" -> ")));
     }
     path.push(i);
-    let mut set = own_sets[i];
-    for included in &roles[i].includes {
+    let mut set = own_sets.get(i).copied().unwrap_or(ActionSet::EMPTY);
+    for included in &role.includes {
         if let Some(&j) = role_ids.get(included.as_str()) {
             set.union_with(&expand_role(
-                j as usize, roles, role_ids, own_sets, expanded, path,
+                usize::from(j),
+                roles,
+                role_ids,
+                own_sets,
+                expanded,
+                path,
             )?);
         }
     }
     path.pop();
-    expanded[i] = Some(set);
+    if let Some(slot) = expanded.get_mut(i) {
+        *slot = Some(set);
+    }
     Ok(set)
 }
 
@@ -568,7 +598,11 @@ mod tests {
     fn the_action_index_finds_every_action_and_nothing_else() {
         let catalog = Catalog::builtin().unwrap();
         for (i, name) in catalog.actions().iter().enumerate() {
-            assert_eq!(catalog.action_id(name), Some(ActionId(i as u16)), "{name}");
+            assert_eq!(
+                catalog.action_id(name),
+                Some(ActionId(u16::try_from(i).unwrap())),
+                "{name}"
+            );
         }
         for other in [
             "",

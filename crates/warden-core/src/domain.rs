@@ -12,6 +12,79 @@ use serde::{Deserialize, Serialize};
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
+impl Timestamp {
+    /// The UTC calendar date and time: (year, month, day, hour, minute, second, weekday
+    /// with 0 = Sunday).
+    fn civil(self) -> (i64, u32, u32, i64, i64, i64, i64) {
+        let secs = self.0.div_euclid(1000);
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        // Howard Hinnant's days-from-civil, inverted.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+        let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        let weekday = (days + 4).rem_euclid(7);
+        (
+            year,
+            month,
+            day,
+            rem / 3600,
+            (rem % 3600) / 60,
+            rem % 60,
+            weekday,
+        )
+    }
+
+    /// RFC 3339 in UTC, to the second: `2026-12-01T02:04:15Z`.
+    pub fn rfc3339(self) -> String {
+        let (y, mo, d, h, mi, s, _) = self.civil();
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    }
+
+    /// RFC 5322 (email) date: `Tue, 01 Dec 2026 02:04:15 +0000`.
+    pub fn rfc5322(self) -> String {
+        const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let (y, mo, d, h, mi, s, wd) = self.civil();
+        let day = usize::try_from(wd)
+            .ok()
+            .and_then(|i| DAYS.get(i))
+            .unwrap_or(&"Sun");
+        let month = usize::try_from(mo)
+            .ok()
+            .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
+            .unwrap_or(&"Jan");
+        format!("{day}, {d:02} {month} {y:04} {h:02}:{mi:02}:{s:02} +0000")
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::Timestamp;
+
+    #[test]
+    fn dates_are_utc_calendar_dates() {
+        assert_eq!(Timestamp(0).rfc3339(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            Timestamp(1_709_210_096_000).rfc3339(),
+            "2024-02-29T12:34:56Z"
+        );
+        assert_eq!(Timestamp(-1000).rfc3339(), "1969-12-31T23:59:59Z");
+        assert_eq!(
+            Timestamp(1_796_090_655_000).rfc5322(),
+            "Tue, 01 Dec 2026 02:04:15 +0000"
+        );
+    }
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
@@ -122,6 +195,79 @@ pub struct Group {
     pub created_at: Timestamp,
 }
 
+/// A principal that acts: it calls the API, owns tokens and is the subject of checks. A user
+/// or a service account; never a group (groups are only named by rules).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum PrincipalId {
+    User(UserId),
+    ServiceAccount(ServiceAccountId),
+}
+
+impl PrincipalId {
+    pub fn as_str(&self) -> &str {
+        match self {
+            PrincipalId::User(id) => id.as_str(),
+            PrincipalId::ServiceAccount(id) => id.as_str(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PrincipalId::User(_) => "user",
+            PrincipalId::ServiceAccount(_) => "service_account",
+        }
+    }
+
+    /// The principal of an id, by its prefix (`usr_`, `sa_`).
+    pub fn parse(id: &str) -> Option<PrincipalId> {
+        let (prefix, rest) = id.split_once('_')?;
+        if rest.is_empty() {
+            return None;
+        }
+        match prefix {
+            UserId::PREFIX => Some(PrincipalId::User(UserId(id.to_string()))),
+            ServiceAccountId::PREFIX => Some(PrincipalId::ServiceAccount(ServiceAccountId(
+                id.to_string(),
+            ))),
+            _ => None,
+        }
+    }
+
+    pub fn user(&self) -> Option<&UserId> {
+        match self {
+            PrincipalId::User(id) => Some(id),
+            PrincipalId::ServiceAccount(_) => None,
+        }
+    }
+
+    /// The same principal as a rule names it.
+    pub fn as_ref(&self) -> PrincipalRef {
+        match self {
+            PrincipalId::User(id) => PrincipalRef::User(id.clone()),
+            PrincipalId::ServiceAccount(id) => PrincipalRef::ServiceAccount(id.clone()),
+        }
+    }
+}
+
+impl fmt::Display for PrincipalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<UserId> for PrincipalId {
+    fn from(id: UserId) -> PrincipalId {
+        PrincipalId::User(id)
+    }
+}
+
+impl From<ServiceAccountId> for PrincipalId {
+    fn from(id: ServiceAccountId) -> PrincipalId {
+        PrincipalId::ServiceAccount(id)
+    }
+}
+
 /// Who a rule names.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
@@ -149,11 +295,22 @@ impl PrincipalRef {
     }
 }
 
-/// `principal → roles`.
+/// `principal → roles`, optionally until an instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     pub principal: PrincipalRef,
     pub roles: Vec<String>,
+    /// The rule grants nothing from this instant on (time-bound grants). The engine honours
+    /// it at the instant a question is asked, without a write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Rule {
+    /// Does the rule grant anything at `now`?
+    pub fn in_force(&self, now: Timestamp) -> bool {
+        self.expires_at.is_none_or(|at| now < at)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,7 +378,8 @@ impl TokenKind {
 pub struct ApiToken {
     pub id: TokenId,
     pub kind: TokenKind,
-    pub user: UserId,
+    /// The principal the token acts as.
+    pub owner: PrincipalId,
     pub name: String,
     pub note: String,
     /// Hex SHA-256 of the secret.
@@ -230,7 +388,8 @@ pub struct ApiToken {
     /// The first characters of the secret, so a holder can tell tokens apart.
     #[serde(skip_serializing)]
     pub display_prefix: String,
-    pub created_by: UserId,
+    /// Who created it: the owner, or the user who created it for a service account.
+    pub created_by: PrincipalId,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
 }
@@ -240,7 +399,7 @@ impl fmt::Debug for ApiToken {
         f.debug_struct("ApiToken")
             .field("id", &self.id)
             .field("kind", &self.kind)
-            .field("user", &self.user)
+            .field("owner", &self.owner)
             .field("name", &self.name)
             .field("created_by", &self.created_by)
             .field("created_at", &self.created_at)
@@ -321,6 +480,33 @@ impl OrgState {
     }
 }
 
+/// What became of an audited call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A committed change.
+    Allowed,
+    /// A refused call.
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Outcome> {
+        match s {
+            "allowed" => Some(Outcome::Allowed),
+            "denied" => Some(Outcome::Denied),
+            _ => None,
+        }
+    }
+}
+
 /// An immutable record of a change or of a refused management call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -328,14 +514,13 @@ pub struct AuditEvent {
     pub id: String,
     pub org_id: OrgId,
     pub at: Timestamp,
-    /// `user:<id>` or `system`.
+    /// `user:<id>`, `service_account:<id>` or `system`.
     pub actor: String,
     /// The catalog action of the call (`iam.groups.create`, ...).
     pub action: String,
     /// The id of the entity the call addressed, if any.
     pub target: String,
-    /// `allowed` for a committed change, `denied` for a refused one.
-    pub outcome: String,
+    pub outcome: Outcome,
     /// The stable error code of a refused call.
     pub error_code: Option<String>,
     /// The organization revision the change produced (0 for a refused call).

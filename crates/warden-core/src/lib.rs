@@ -2,8 +2,8 @@
 //! change an organization and the authorization engine that answers checks.
 //!
 //! No I/O, no async, no clock: time and randomness are passed in through
-//! [`command::CommandContext`]. The server and the store depend on this crate, never the
-//! other way round.
+//! [`command::CommandContext`] and the `now` of every question. The server and the store
+//! depend on this crate, never the other way round.
 
 pub mod actionset;
 pub mod catalog;
@@ -11,6 +11,7 @@ pub mod command;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod resolve;
 pub mod token;
 pub mod validate;
 
@@ -18,7 +19,9 @@ pub mod testkit;
 
 pub use actionset::{ActionId, ActionSet};
 pub use catalog::Catalog;
-pub use command::{execute, new_organization, Actor, Command, CommandContext, Executed};
+pub use command::{
+    execute, execute_all, new_organization, Actor, Command, CommandContext, Effect, Executed,
+};
 pub use domain::*;
-pub use engine::{Explanation, Snapshot};
-pub use error::DomainError;
+pub use engine::{Decision, DenyReason, Snapshot};
+pub use error::{BatchError, Code, DomainError, ErrorCode};

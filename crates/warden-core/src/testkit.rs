@@ -2,10 +2,13 @@
 //! the reference workload of spec section 11.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use crate::actionset::ActionSet;
 use crate::catalog::Catalog;
-use crate::command::{diff, new_organization, CommandContext, Executed, FirstUser};
+use crate::command::{diff, new_organization, Applied, CommandContext, Executed, FirstUser};
 use crate::domain::*;
+use crate::engine::Snapshot;
 use crate::error::DomainError;
 
 /// A context with a fixed clock and sequential, still well-formed, id suffixes.
@@ -49,7 +52,14 @@ impl SplitMix {
     }
 
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
+        let n = u64::try_from(n.max(1)).unwrap_or(u64::MAX);
+        usize::try_from(self.next_u64() % n).unwrap_or(0)
+    }
+
+    /// One of `items`, at random (`None` when there are none).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+        let i = self.below(items.len());
+        items.get(i)
     }
 }
 
@@ -82,7 +92,7 @@ impl Workload {
 
 /// Builds an organization of the given size directly (no command per entity), on top of a
 /// real [`new_organization`] so the legacy groups and default policies are present.
-pub fn generate_org(catalog: &Catalog, w: Workload) -> Result<OrgState, DomainError> {
+pub fn generate_org(catalog: &Arc<Catalog>, w: Workload) -> Result<OrgState, DomainError> {
     let mut ctx = FixedContext::new(1_700_000_000_000);
     let mut state = new_organization(
         catalog,
@@ -95,7 +105,10 @@ pub fn generate_org(catalog: &Catalog, w: Workload) -> Result<OrgState, DomainEr
         },
         &mut ctx,
     )?
-    .state;
+    .snapshot
+    .state()
+    .as_ref()
+    .clone();
     let mut rng = SplitMix(w.seed);
     let now = ctx.now;
     let mut users = Vec::with_capacity(w.users);
@@ -132,8 +145,9 @@ pub fn generate_org(catalog: &Catalog, w: Workload) -> Result<OrgState, DomainEr
     if !groups.is_empty() {
         for user in &users {
             for _ in 0..w.memberships_per_user {
-                let g = groups[rng.below(groups.len())].clone();
-                state.memberships.insert((g, user.clone()));
+                if let Some(g) = rng.pick(&groups) {
+                    state.memberships.insert((g.clone(), user.clone()));
+                }
             }
         }
     }
@@ -144,17 +158,19 @@ pub fn generate_org(catalog: &Catalog, w: Workload) -> Result<OrgState, DomainEr
         let mut rules = Vec::new();
         for _ in 0..w.rules_per_policy {
             let principal = if !groups.is_empty() && rng.below(100) < w.group_rule_percent {
-                PrincipalRef::Group(groups[rng.below(groups.len())].clone())
+                rng.pick(&groups).cloned().map(PrincipalRef::Group)
             } else {
-                PrincipalRef::User(users[rng.below(users.len())].clone())
+                rng.pick(&users).cloned().map(PrincipalRef::User)
+            };
+            let Some(principal) = principal else {
+                continue;
             };
             let n = 1 + rng.below(2);
-            let rule_roles = (0..n)
-                .map(|_| roles[rng.below(roles.len())].clone())
-                .collect();
+            let rule_roles = (0..n).filter_map(|_| rng.pick(&roles).cloned()).collect();
             rules.push(Rule {
                 principal,
                 roles: rule_roles,
+                expires_at: None,
             });
         }
         policies.insert(
@@ -176,11 +192,66 @@ pub fn generate_org(catalog: &Catalog, w: Workload) -> Result<OrgState, DomainEr
 
 /// A generated state as if it had just been created: every entity a put from an empty
 /// organization, ready for `Store::create_organization`.
-pub fn as_created(state: OrgState) -> Executed {
+pub fn as_created(catalog: &Arc<Catalog>, state: OrgState) -> Executed {
     let empty = OrgState::empty(state.org.clone());
+    let changes = diff(&empty, &state);
+    let target = state.org.id.0.clone();
+    let now = state.org.created_at;
     Executed {
-        changes: diff(&empty, &state),
-        target: state.org.id.0.clone(),
-        state,
+        snapshot: Snapshot::compile(catalog.clone(), Arc::new(state), now),
+        applied: vec![Applied {
+            action: "iam.organizations.create",
+            target,
+            changes,
+        }],
+        effects: Vec::new(),
     }
+}
+
+/// The effective actions of a principal at `now`, computed straight from the state by the
+/// definition of spec section 2, without compiling anything: the oracle the engine's
+/// property tests compare the compiled snapshot with. Not for production use (it walks
+/// every rule).
+pub fn naive_actions(
+    catalog: &Catalog,
+    state: &OrgState,
+    principal: &PrincipalId,
+    now: Timestamp,
+) -> ActionSet {
+    let mut set = ActionSet::EMPTY;
+    let (active, groups): (bool, Vec<&GroupId>) = match principal {
+        PrincipalId::User(user) => match state.users.get(user) {
+            Some(u) => (
+                u.status == UserStatus::Active,
+                state.groups_of(user).collect(),
+            ),
+            None => return set,
+        },
+        PrincipalId::ServiceAccount(id) => match state.service_accounts.get(id) {
+            Some(a) => (a.active, Vec::new()),
+            None => return set,
+        },
+    };
+    if !active {
+        return set;
+    }
+    for policy in state.policies.values() {
+        for rule in &policy.rules {
+            if !rule.in_force(now) {
+                continue;
+            }
+            let applies = match &rule.principal {
+                PrincipalRef::Group(id) => groups.contains(&id),
+                other => *other == principal.as_ref(),
+            };
+            if applies {
+                for role in &rule.roles {
+                    if let Some(r) = catalog.role(role) {
+                        set.union_with(&r.action_set);
+                    }
+                }
+            }
+        }
+    }
+    set
 }

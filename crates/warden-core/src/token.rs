@@ -41,12 +41,18 @@ pub enum SecretFormatError {
     BadChecksum,
 }
 
+/// The character of the alphabet for the low 5 bits of `bits`.
+fn letter(bits: u32) -> char {
+    let index = usize::try_from(bits & 31).unwrap_or(0);
+    char::from(ALPHABET.get(index).copied().unwrap_or(b'a'))
+}
+
 /// Builds a secret from 40 random bytes (one character from the low 5 bits of each).
 pub fn encode_secret(kind: SecretKind, random: &[u8; RANDOM_CHARS]) -> String {
     let mut out = String::with_capacity(kind.prefix().len() + RANDOM_CHARS + CHECKSUM_CHARS);
     out.push_str(kind.prefix());
     for b in random {
-        out.push(ALPHABET[(b & 31) as usize] as char);
+        out.push(letter(u32::from(*b)));
     }
     let checksum = checksum_chars(&out);
     out.push_str(&checksum);
@@ -56,7 +62,7 @@ pub fn encode_secret(kind: SecretKind, random: &[u8; RANDOM_CHARS]) -> String {
 fn checksum_chars(body: &str) -> String {
     let crc = crc32fast::hash(body.as_bytes());
     (0..CHECKSUM_CHARS)
-        .map(|i| ALPHABET[((crc >> (i * 5)) & 31) as usize] as char)
+        .map(|i| letter(crc >> (i * 5)))
         .collect()
 }
 
@@ -87,8 +93,11 @@ pub fn to_hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
+        for nibble in [b >> 4, b & 15] {
+            s.push(char::from(
+                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
     }
     s
 }

@@ -1,5 +1,10 @@
 //! Input validation shared by every command. Limits are deliberately tight: names end up in
 //! Kubernetes subjects, URLs and audit records.
+//!
+//! The OpenAPI document states the same rules as schema patterns and lengths
+//! (`warden-client`'s input types), so that a body the schema accepts is one these
+//! functions accept: lengths count characters of the value as sent, and "blank" is the
+//! explicit set [`is_blank`], the same in every regular-expression engine.
 
 use crate::error::DomainError;
 
@@ -9,6 +14,26 @@ pub const MAX_EMAIL: usize = 254;
 pub const MAX_RULES: usize = 1000;
 pub const MAX_URL: usize = 2048;
 pub const MAX_CA_BUNDLE: usize = 65536;
+/// Most roles one rule names (the width of the engine's role mask).
+pub const MAX_ROLES_PER_RULE: usize = 64;
+/// Most namespace permission keys one grant names.
+pub const MAX_NAMESPACE_KEYS: usize = 64;
+
+/// Whitespace as the API's schema patterns spell it out: Unicode's White_Space characters
+/// and the byte-order mark (which JavaScript's `\s` includes).
+pub fn is_blank(c: char) -> bool {
+    c.is_whitespace() || c == '\u{feff}'
+}
+
+fn too_long(field: &str, value: &str, max: usize) -> Result<(), DomainError> {
+    if value.chars().count() > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
 
 fn no_control(field: &str, value: &str) -> Result<(), DomainError> {
     if value.chars().any(char::is_control) {
@@ -20,37 +45,36 @@ fn no_control(field: &str, value: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// A human-readable display name: 1 to 128 characters, trimmed, no control characters.
+/// A human-readable display name: at most 128 characters, not blank, no control
+/// characters; stored without surrounding blanks.
 pub fn display_name(field: &str, value: &str) -> Result<String, DomainError> {
-    let value = value.trim();
+    too_long(field, value, MAX_NAME)?;
+    no_control(field, value)?;
+    let value = value.trim_matches(is_blank);
     if value.is_empty() {
         return Err(DomainError::invalid(field, "must not be empty"));
     }
-    if value.chars().count() > MAX_NAME {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at most {MAX_NAME} characters"),
-        ));
-    }
-    no_control(field, value)?;
     Ok(value.to_string())
 }
 
-/// Optional free text: at most 1024 characters.
+/// An optional name: blank means none (`""`), anything else is a [`display_name`].
+pub fn optional_name(field: &str, value: &str) -> Result<String, DomainError> {
+    too_long(field, value, MAX_NAME)?;
+    no_control(field, value)?;
+    Ok(value.trim_matches(is_blank).to_string())
+}
+
+/// Optional free text: at most 1024 characters, no control characters but newlines; stored
+/// without surrounding blanks.
 pub fn description(field: &str, value: &str) -> Result<String, DomainError> {
-    if value.chars().count() > MAX_DESCRIPTION {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at most {MAX_DESCRIPTION} characters"),
-        ));
-    }
+    too_long(field, value, MAX_DESCRIPTION)?;
     if value.chars().any(|c| c.is_control() && c != '\n') {
         return Err(DomainError::invalid(
             field,
             "must not contain control characters",
         ));
     }
-    Ok(value.trim().to_string())
+    Ok(value.trim_matches(is_blank).to_string())
 }
 
 /// A name that becomes part of a Kubernetes subject or object name (groups): 1 to 63
@@ -115,14 +139,14 @@ pub fn email(field: &str, value: &str) -> Result<String, DomainError> {
     Ok(value.to_string())
 }
 
-/// A cluster's API server: an `https://` URL without spaces.
+/// A cluster's API server: an `https://` URL of at most 2048 characters, without blanks or
+/// control characters, with a host.
 pub fn https_url(field: &str, value: &str) -> Result<String, DomainError> {
-    let value = value.trim();
-    let ok = value.len() <= MAX_URL
+    let ok = value.chars().count() <= MAX_URL
         && value
             .strip_prefix("https://")
             .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !value.chars().any(|c| is_blank(c) || c.is_control());
     if !ok {
         return Err(DomainError::invalid(
             field,
@@ -132,14 +156,10 @@ pub fn https_url(field: &str, value: &str) -> Result<String, DomainError> {
     Ok(value.to_string())
 }
 
-/// A PEM bundle of CA certificates (may be empty).
+/// A PEM bundle of CA certificates, at most 65536 characters (may be empty: spaces, tabs and
+/// line breaks only).
 pub fn ca_bundle(field: &str, value: &str) -> Result<String, DomainError> {
-    if value.len() > MAX_CA_BUNDLE {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at most {MAX_CA_BUNDLE} bytes"),
-        ));
-    }
+    too_long(field, value, MAX_CA_BUNDLE)?;
     if value
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
@@ -149,7 +169,8 @@ pub fn ca_bundle(field: &str, value: &str) -> Result<String, DomainError> {
             "must not contain control characters",
         ));
     }
-    if !value.trim().is_empty() && !value.contains("-----BEGIN CERTIFICATE-----") {
+    let empty = value.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    if !empty && !value.contains("-----BEGIN CERTIFICATE-----") {
         return Err(DomainError::invalid(
             field,
             "must be PEM: one or more -----BEGIN CERTIFICATE----- blocks",

@@ -2,21 +2,35 @@
 //!
 //! `cargo bench -p warden-server --bench http` starts Warden in this process on a loopback
 //! port (SQLite in a temporary directory), loads the reference organization (10,000 users,
-//! 1,000 groups, 200 policies), and drives it with `wrk` (Debian package `wrk`) over 64
-//! keep-alive connections for a bounded time: single checks, then batches of 100. Prints
-//! requests/s, decisions/s and latency percentiles. Skips with a message when `wrk` is absent.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! 1,000 groups, 200 policies), and drives it with `wrk` (Debian package `wrk`, `-t1 -c64`,
+//! keep-alive) for a bounded time: first a bare axum handler doing one hash-map look-up (the
+//! spec's baseline), then single checks, then batches of 100. Prints requests/s,
+//! decisions/s, latency percentiles and the ratio to the baseline. Skips with a message when
+//! `wrk` is absent.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_lossless
+)]
 
 use std::fmt::Write as _;
 use std::process::Command as Process;
 
-use warden_core::command::TokenLifetime;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use warden_core::command::{Key, TokenLifetime};
 use warden_core::testkit::{as_created, generate_org, SplitMix, Workload};
-use warden_core::{AuditEvent, Catalog, OrgState, Snapshot};
-use warden_server::{Settings, Warden};
-use warden_store::Store;
+use warden_core::{Actor, AuditEvent, Catalog, OrgState, Outcome, Snapshot, Timestamp};
+use warden_server::{Service, Settings};
+use warden_store::{Commit, Store};
 
 const SECONDS: u32 = 10;
+/// The generated organization's creation time; checks are asked about it.
+const NOW: Timestamp = Timestamp(1_700_000_000_000);
 const CONNECTIONS: u32 = 64;
 
 fn bodies(
@@ -34,7 +48,7 @@ fn bodies(
         while checks.len() < per_call {
             let user = users[rng.below(users.len())];
             let action = &catalog.actions()[rng.below(catalog.actions().len())];
-            let allow = snapshot.check(user, action).unwrap();
+            let allow = snapshot.check(user, action, NOW).unwrap();
             // Keep the mix at half allowed, half denied.
             if allow && allowed * 2 >= per_call {
                 continue;
@@ -72,7 +86,7 @@ fn lua(token: &str, bodies: &[String]) -> String {
 fn run_wrk(base: &str, script: &std::path::Path) -> Option<(f64, u64, u64, u64)> {
     let out = Process::new("wrk")
         .args([
-            "-t2",
+            "-t1",
             &format!("-c{CONNECTIONS}"),
             &format!("-d{SECONDS}s"),
             "--latency",
@@ -112,7 +126,7 @@ fn main() {
         let catalog = Catalog::builtin().unwrap();
         let state = generate_org(&catalog, Workload::REFERENCE).unwrap();
         let store = Store::open_data_dir(dir.path()).await.unwrap();
-        let executed = as_created(state.clone());
+        let executed = as_created(&catalog, state.clone());
         let audit = AuditEvent {
             id: "evt_bench".into(),
             org_id: state.org.id.clone(),
@@ -120,20 +134,34 @@ fn main() {
             actor: "system".into(),
             action: "iam.organizations.create".into(),
             target: state.org.id.0.clone(),
-            outcome: "allowed".into(),
+            outcome: Outcome::Allowed,
             error_code: None,
             revision: state.revision,
             request_id: "bench".into(),
-            changes: serde_json::Value::Null,
+            changes: serde_json::Value::Array(Vec::new()),
         };
-        store.create_organization(&executed, &audit).await.unwrap();
-        let warden = Warden::open(store, catalog.clone(), Settings::default())
+        let changes: Vec<_> = executed.changes().collect();
+        store
+            .create_organization(
+                &state.org,
+                state.revision,
+                Commit {
+                    changes: &changes,
+                    audit: std::slice::from_ref(&audit),
+                    outbox: &[],
+                },
+            )
             .await
             .unwrap();
-        let (view, token, _) = warden
-            .create_personal_token(
+        let service = Service::open(store, catalog.clone(), Settings::default())
+            .await
+            .unwrap();
+        let admin = state.org.default_admin.clone();
+        let (compiled, token, _) = service
+            .issue_personal_token(
                 &state.org.id,
-                &state.org.default_admin,
+                &Actor::user(admin.clone()),
+                Key::from(&admin),
                 "bench",
                 "",
                 TokenLifetime::OneHour,
@@ -145,7 +173,7 @@ fn main() {
         let mut auth: Vec<f64> = Vec::with_capacity(100_000);
         for _ in 0..100_000 {
             let t = std::time::Instant::now();
-            std::hint::black_box(warden.authenticate(&token).await.unwrap());
+            std::hint::black_box(service.authenticate(&token).await.unwrap());
             auth.push(t.elapsed().as_nanos() as f64);
         }
         auth.sort_by(f64::total_cmp);
@@ -156,32 +184,64 @@ fn main() {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = warden_server::app(warden.clone());
+        let app = warden_server::app(service.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
+        // The baseline: a bare axum handler answering a POST with one hash-map look-up.
+        let table: Arc<HashMap<String, bool>> = Arc::new(
+            state
+                .users
+                .keys()
+                .map(|u| (u.0.clone(), true))
+                .collect(),
+        );
+        let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let bare_base = format!("http://{}", bare_listener.local_addr().unwrap());
+        let first_user = state.users.keys().next().unwrap().0.clone();
+        let bare = axum::Router::new().route(
+            "/v1/authz/check",
+            axum::routing::post(move |_body: axum::body::Bytes| {
+                let table = table.clone();
+                let user = first_user.clone();
+                async move { if table.contains_key(&user) { "{\"allowed\":true}" } else { "{}" } }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(bare_listener, bare).await.unwrap() });
+
         println!(
-            "reference org: {} users, {} groups, {} policies; wrk -t2 -c{CONNECTIONS} -d{SECONDS}s on the same 2 cores",
+            "reference org: {} users, {} groups, {} policies; wrk -t1 -c{CONNECTIONS} -d{SECONDS}s on the same 2 cores",
             state.users.len(),
             state.groups.len(),
             state.policies.len()
         );
-        for per_call in [1usize, 100] {
-            let script = dir.path().join(format!("check-{per_call}.lua"));
+        let mut baseline = None;
+        for (label, per_call, target) in [("bare axum handler", 1usize, &bare_base), ("check", 1, &base), ("check", 100, &base)] {
+            let script = dir.path().join(format!("{}-{per_call}.lua", label.len()));
             std::fs::write(
                 &script,
-                lua(&token, &bodies(&state, &view.snapshot, &catalog, per_call)),
+                lua(&token, &bodies(&state, &compiled.snapshot, &catalog, per_call)),
             )
             .unwrap();
-            let base = base.clone();
-            let result = tokio::task::spawn_blocking(move || run_wrk(&base, &script))
+            let target = target.clone();
+            let result = tokio::task::spawn_blocking(move || run_wrk(&target, &script))
                 .await
                 .unwrap();
             match result {
-                Some((rps, errors, p50, p99)) => println!(
-                    "{per_call:>3} question(s) per call: {rps:>9.0} requests/s, {:>10.0} decisions/s, latency p50 {p50} µs, p99 {p99} µs, {errors} errors",
-                    rps * per_call as f64
-                ),
-                None => println!("{per_call} question(s) per call: wrk failed"),
+                Some((rps, errors, p50, p99)) => {
+                    let ratio = match baseline {
+                        None => {
+                            baseline = Some(rps);
+                            String::new()
+                        }
+                        Some(bare) if per_call == 1 => format!(", {:.0}% of the bare handler", rps / bare * 100.0),
+                        Some(_) => String::new(),
+                    };
+                    println!(
+                        "{label}, {per_call:>3} question(s) per call: {rps:>9.0} requests/s, {:>10.0} decisions/s, latency p50 {p50} µs, p99 {p99} µs, {errors} errors{ratio}",
+                        rps * per_call as f64
+                    )
+                }
+                None => println!("{label}, {per_call} question(s) per call: wrk failed"),
             }
         }
     });

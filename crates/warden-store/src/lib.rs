@@ -1,13 +1,14 @@
-//! Warden's storage: organizations ([`OrgState`]) and the audit log, on SQLite or
-//! PostgreSQL behind one API, [`Store`]. Both backends go through sqlx's `Any` driver and
-//! share one copy of every SQL statement.
+//! Warden's storage: organizations ([`OrgState`]), the audit log and the outbox, on SQLite
+//! or PostgreSQL behind one API, [`Store`]. Both backends go through sqlx's `Any` driver and
+//! share one copy of every SQL statement: one file per entity under `entity/`, plus
+//! `audit.rs` and `outbox.rs`.
 //!
 //! What the store guarantees:
 //! - **Exact round trip.** [`Store::load_org`] returns exactly (`==`) the [`OrgState`] that
 //!   was committed, revision included. Loads read one consistent snapshot.
 //! - **One transaction per change.** [`Store::create_organization`] and [`Store::commit`]
-//!   write the revision, every [`Change`] (in the order given) and the audit event together,
-//!   or nothing at all.
+//!   write the revision, every [`Change`] (in the order given), the audit events and the
+//!   outbox items together, or nothing at all.
 //! - **Optimistic concurrency.** A commit names the revision its changes were computed from;
 //!   if the organization is no longer at it, the commit fails with
 //!   [`StoreError::RevisionConflict`] and writes nothing.
@@ -16,12 +17,14 @@
 //!   fails with [`StoreError::Inconsistent`].
 //!
 //! The schema is created and upgraded by forward-only migrations embedded in the binary
-//! (`migrations/sqlite`, `migrations/postgres`), run by [`Store::connect`].
+//! (`migrations/`), run by [`Store::connect`].
 
+mod audit;
+mod codec;
+mod entity;
 mod exec;
 mod migrate;
-mod read;
-mod write;
+mod outbox;
 
 use std::path::Path;
 
@@ -29,7 +32,9 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use sqlx::{Any, Executor, Transaction};
 use warden_core::command::Change;
-use warden_core::{AuditEvent, Executed, OrgId, OrgState, Timestamp, TokenId};
+use warden_core::{AuditEvent, Code, ErrorCode, OrgId, OrgState, Organization, Timestamp, TokenId};
+
+pub use crate::outbox::OutboxItem;
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,6 +82,39 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("schema migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// A uniqueness constraint of the database refused a row (the core checks uniqueness
+    /// first; the database backs it up).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(e)
+            if e.as_database_error().is_some_and(|d| d.is_unique_violation()))
+    }
+
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, StoreError::Database(e)
+            if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()))
+    }
+}
+
+impl ErrorCode for StoreError {
+    fn error_code(&self) -> Code {
+        match self {
+            StoreError::RevisionConflict { .. } => Code::ConcurrentModification,
+            e if e.is_unique_violation() => Code::DuplicateName,
+            _ => Code::Internal,
+        }
+    }
+}
+
+/// What one commit writes besides the revision: row changes in order, the audit events (one
+/// per command) and the outbox items.
+#[derive(Debug, Clone, Copy)]
+pub struct Commit<'a> {
+    pub changes: &'a [&'a Change],
+    pub audit: &'a [AuditEvent],
+    pub outbox: &'a [OutboxItem],
 }
 
 fn describe_revision(actual: &Option<u64>) -> String {
@@ -135,7 +173,7 @@ impl Store {
             let mut conn = pool.acquire().await?;
             conn.execute("PRAGMA journal_mode = WAL").await?;
         }
-        migrate::migrator(backend).await?.run(&pool).await?;
+        migrate::run(&pool, backend).await?;
         Ok(Store { pool, backend })
     }
 
@@ -159,44 +197,42 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Inserts a new organization (an [`Executed`] of `warden_core::new_organization`): its
-    /// row at `executed.state.revision`, then every change, then the audit event, in one
-    /// transaction. [`StoreError::OrgExists`] if the id is taken.
+    /// Inserts a new organization at `revision`: its row, then every change, the audit
+    /// events and the outbox items, in one transaction. [`StoreError::OrgExists`] if the id
+    /// is taken.
     pub async fn create_organization(
         &self,
-        executed: &Executed,
-        audit: &AuditEvent,
+        org: &Organization,
+        revision: u64,
+        commit: Commit<'_>,
     ) -> Result<(), StoreError> {
-        let org = &executed.state.org;
         let mut tx = self.pool.begin().await?;
-        if !write::insert_organization(&mut tx, org, executed.state.revision).await? {
+        if !entity::organization::insert(&mut tx, org, revision).await? {
             tx.rollback().await?;
             return Err(StoreError::OrgExists(org.id.0.clone()));
         }
-        for change in &executed.changes {
-            write::apply(&mut tx, &org.id, change).await?;
-        }
-        write::insert_audit(&mut tx, audit).await?;
+        write_commit(&mut tx, &org.id, commit).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// In one transaction: moves `org` from `expected_revision` to the next revision (or
     /// fails with [`StoreError::RevisionConflict`], writing nothing), applies every change in
-    /// order and inserts the audit event. Returns the new revision.
+    /// order, and inserts the audit events and outbox items. Returns the new revision.
     pub async fn commit(
         &self,
         org: &OrgId,
         expected_revision: u64,
-        changes: &[Change],
-        audit: &AuditEvent,
+        commit: Commit<'_>,
     ) -> Result<u64, StoreError> {
         let new_revision = expected_revision
             .checked_add(1)
             .ok_or_else(|| StoreError::Inconsistent("revision overflow".to_string()))?;
         let mut tx = self.pool.begin().await?;
-        if !write::bump_revision(&mut tx, org, expected_revision, new_revision).await? {
-            let actual = read::revision(&mut tx, org).await?;
+        if !entity::organization::bump_revision(&mut tx, org, expected_revision, new_revision)
+            .await?
+        {
+            let actual = entity::organization::revision(&mut tx, org).await?;
             tx.rollback().await?;
             return Err(StoreError::RevisionConflict {
                 org: org.0.clone(),
@@ -204,10 +240,7 @@ impl Store {
                 actual,
             });
         }
-        for change in changes {
-            write::apply(&mut tx, org, change).await?;
-        }
-        write::insert_audit(&mut tx, audit).await?;
+        write_commit(&mut tx, org, commit).await?;
         tx.commit().await?;
         Ok(new_revision)
     }
@@ -215,7 +248,7 @@ impl Store {
     /// The organization as last committed, or `None` if it does not exist.
     pub async fn load_org(&self, org: &OrgId) -> Result<Option<OrgState>, StoreError> {
         let mut tx = self.begin_read().await?;
-        let mut states = read::load(&mut tx, Some(org)).await?;
+        let mut states = entity::load(&mut tx, Some(org)).await?;
         tx.rollback().await?;
         Ok(states.remove(org))
     }
@@ -223,31 +256,31 @@ impl Store {
     /// Every organization, by id (one query per table, not per organization).
     pub async fn load_all(&self) -> Result<Vec<OrgState>, StoreError> {
         let mut tx = self.begin_read().await?;
-        let states = read::load(&mut tx, None).await?;
+        let states = entity::load(&mut tx, None).await?;
         tx.rollback().await?;
         Ok(states.into_values().collect())
     }
 
     /// The revision of every organization, by id.
     pub async fn org_revisions(&self) -> Result<Vec<(OrgId, u64)>, StoreError> {
-        read::org_revisions(&self.pool).await
+        entity::organization::revisions(&self.pool).await
     }
 
     /// The revision of one organization (`None` if it does not exist): one row, cheap.
     pub async fn org_revision(&self, org: &OrgId) -> Result<Option<u64>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        read::revision(&mut conn, org).await
+        entity::organization::revision(&mut conn, org).await
     }
 
     /// The organization of the token whose secret has this hex SHA-256.
     pub async fn org_of_token(&self, secret_hash_hex: &str) -> Result<Option<OrgId>, StoreError> {
-        read::org_of_token(&self.pool, secret_hash_hex).await
+        entity::token::org_of(&self.pool, secret_hash_hex).await
     }
 
     /// Records an audit event outside any organization change (a refused call).
     pub async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;
-        write::insert_audit(&mut conn, event).await
+        audit::insert(&mut conn, event).await
     }
 
     /// At most `limit` audit events of `org`, newest first (by time, then id, descending);
@@ -259,7 +292,7 @@ impl Store {
         limit: u32,
         before: Option<(Timestamp, &str)>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        read::list_audit(&self.pool, org, limit, before).await
+        audit::list(&self.pool, org, limit, before).await
     }
 
     /// Records when tokens were last used. A time earlier than the one stored is ignored;
@@ -273,7 +306,7 @@ impl Store {
         sorted.sort();
         let mut tx = self.pool.begin().await?;
         for (token, at) in sorted {
-            write::touch_token(&mut tx, token, *at).await?;
+            entity::token::touch(&mut tx, token, *at).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -284,7 +317,55 @@ impl Store {
         &self,
         org: &OrgId,
     ) -> Result<Vec<(TokenId, Timestamp)>, StoreError> {
-        read::token_last_used(&self.pool, org).await
+        entity::token::last_used(&self.pool, org).await
+    }
+
+    /// Claims up to `limit` due outbox items for `worker` until `now + lease_ms`.
+    pub async fn claim_outbox(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        outbox::claim(&self.pool, worker, now, lease_ms, limit).await
+    }
+
+    /// Marks an outbox item delivered; `false` if `worker` no longer holds its claim.
+    pub async fn outbox_delivered(
+        &self,
+        id: &str,
+        worker: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        outbox::delivered(&self.pool, id, worker, at).await
+    }
+
+    /// Records a failed delivery of an outbox item, to be tried again at `retry_at`;
+    /// `false` if `worker` no longer holds its claim (nothing changes then).
+    pub async fn outbox_failed(
+        &self,
+        id: &str,
+        worker: &str,
+        error: &str,
+        retry_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        outbox::failed(&self.pool, id, worker, error, retry_at).await
+    }
+
+    /// One outbox item, delivered or not.
+    pub async fn outbox_item(&self, id: &str) -> Result<Option<OutboxItem>, StoreError> {
+        outbox::get(&self.pool, id).await
+    }
+
+    /// Every outbox item of an organization, oldest first.
+    pub async fn outbox_of(&self, org: &OrgId) -> Result<Vec<OutboxItem>, StoreError> {
+        outbox::of_org(&self.pool, org).await
+    }
+
+    /// How many outbox items wait for delivery.
+    pub async fn outbox_backlog(&self) -> Result<u64, StoreError> {
+        outbox::backlog(&self.pool).await
     }
 
     /// A transaction whose reads all see one snapshot of the database.
@@ -298,6 +379,36 @@ impl Store {
         }
         Ok(tx)
     }
+}
+
+/// Writes a commit's changes, audit events and outbox items inside `tx`.
+async fn write_commit(
+    tx: &mut Transaction<'static, Any>,
+    org: &OrgId,
+    commit: Commit<'_>,
+) -> Result<(), StoreError> {
+    for change in commit.changes {
+        entity::apply(tx, org, change).await?;
+    }
+    for event in commit.audit {
+        if event.org_id != *org {
+            return Err(StoreError::Inconsistent(format!(
+                "a commit of `{org}` carries an audit event of `{}`",
+                event.org_id
+            )));
+        }
+        audit::insert(tx, event).await?;
+    }
+    for item in commit.outbox {
+        if item.org_id != *org {
+            return Err(StoreError::Inconsistent(format!(
+                "a commit of `{org}` carries an outbox item of `{}`",
+                item.org_id
+            )));
+        }
+        outbox::insert(tx, item).await?;
+    }
+    Ok(())
 }
 
 fn sqlite_params(url: &str) -> impl Iterator<Item = &str> {
@@ -367,12 +478,19 @@ mod tests {
     /// Every future of the API is `Send`, so it can run on a multi-threaded runtime (and
     /// in axum handlers). Compile-time only.
     #[allow(dead_code, clippy::let_underscore_future)]
-    fn futures_are_send(store: &Store, executed: &Executed, audit: &AuditEvent, org: &OrgId) {
+    fn futures_are_send(store: &Store, commit: Commit<'_>, audit: &AuditEvent, org: &Organization) {
         fn send<T: Send>(_: T) {}
         send(Store::connect("sqlite://x"));
         send(Store::open_data_dir(Path::new("x")));
-        send(store.create_organization(executed, audit));
-        send(store.commit(org, 1, &executed.changes, audit));
+        send(store.create_organization(org, 1, commit));
+        let org = &org.id;
+        send(store.commit(org, 1, commit));
+        send(store.claim_outbox("w", Timestamp(0), 1, 1));
+        send(store.outbox_delivered("x", "w", Timestamp(0)));
+        send(store.outbox_failed("x", "w", "e", Timestamp(0)));
+        send(store.outbox_item("x"));
+        send(store.outbox_of(org));
+        send(store.outbox_backlog());
         send(store.load_org(org));
         send(store.load_all());
         send(store.org_revisions());
@@ -412,17 +530,27 @@ mod tests {
                 actor: "system".into(),
                 action: "create".into(),
                 target: String::new(),
-                outcome: "allowed".into(),
+                outcome: warden_core::Outcome::Allowed,
                 error_code: None,
                 revision: 1,
                 request_id: String::new(),
                 changes: serde_json::Value::Null,
             };
-            store.create_organization(&executed, &audit).await.unwrap();
+            let changes: Vec<&Change> = executed.changes().collect();
+            let state = executed.state();
+            let commit = Commit {
+                changes: &changes,
+                audit: std::slice::from_ref(&audit),
+                outbox: &[],
+            };
+            store
+                .create_organization(&state.org, state.revision, commit)
+                .await
+                .unwrap();
             let org = OrgId("abcdef".into());
             let (a, b) = tokio::join!(store.load_all(), store.load_org(&org));
-            assert_eq!(a.unwrap(), vec![executed.state.clone()]);
-            assert_eq!(b.unwrap(), Some(executed.state));
+            assert_eq!(a.unwrap(), vec![OrgState::clone(state)]);
+            assert_eq!(b.unwrap().as_ref(), Some(state.as_ref()));
         }
         assert!(!sqlite_in_memory("sqlite://memory.db"));
     }

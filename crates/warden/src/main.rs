@@ -1,34 +1,23 @@
 //! `warden`: the server (`warden serve`) and the command-line client of its API.
 
 mod cli;
-mod commands;
-mod local;
+mod cmd;
+mod output;
 mod table;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, OrgCommand};
-use crate::commands::{CliError, Outcome};
+use crate::cli::Cli;
+use crate::output::{CliError, Outcome};
 
 /// `warden check` answered DENY.
 const EXIT_DENIED: u8 = 3;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve(args) => local::serve(args).await.map(|()| Outcome::Done),
-        Command::Org(OrgCommand::Create(args)) => local::create_org(args, cli.global.output)
-            .await
-            .map(|()| Outcome::Done),
-        Command::Org(OrgCommand::AddUser(args)) => local::add_user(args, cli.global.output)
-            .await
-            .map(|()| Outcome::Done),
-        command => commands::run(&cli.global, command).await,
-    };
-    match result {
+    match cmd::run(Cli::parse()).await {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Denied) => ExitCode::from(EXIT_DENIED),
         Err(e) => {

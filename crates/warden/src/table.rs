@@ -35,8 +35,8 @@ impl Table {
         };
         let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
         for row in &self.rows {
-            for (i, c) in row.iter().enumerate() {
-                widths[i] = widths[i].max(width(&cell(c)));
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(width(&cell(c)));
             }
         }
         let mut out = String::new();
@@ -48,10 +48,10 @@ impl Table {
         for line in lines {
             let last = line.len().saturating_sub(1);
             let mut text = String::new();
-            for (i, c) in line.iter().enumerate() {
+            for (i, (c, w)) in line.iter().zip(&widths).enumerate() {
                 text.push_str(c);
                 if i < last {
-                    let pad = widths[i] - width(c) + 2;
+                    let pad = w.saturating_sub(width(c)) + 2;
                     text.extend(std::iter::repeat_n(' ', pad));
                 }
             }
@@ -93,34 +93,11 @@ pub fn clean(text: &str) -> String {
 
 /// A time in milliseconds since the epoch as `YYYY-MM-DD HH:MM:SSZ` (UTC).
 pub fn time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    warden_core::Timestamp(ms).rfc3339().replacen('T', " ", 1)
 }
 
 pub fn optional_time(ms: Option<i64>, none: &str) -> String {
     ms.map(time).unwrap_or_else(|| none.to_string())
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 pub fn yes_no(value: bool) -> String {

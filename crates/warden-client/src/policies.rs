@@ -1,0 +1,148 @@
+//! Access policies: named lists of rules `principal → roles`.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+use crate::model::{List, Written};
+use crate::{Client, ClientError, Method};
+
+/// The kinds of principal a rule can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    User,
+    Group,
+    ServiceAccount,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::Group => "group",
+            PrincipalKind::ServiceAccount => "service_account",
+        }
+    }
+}
+
+/// A principal named by a rule (or acting), with a display name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Principal {
+    pub kind: PrincipalKind,
+    pub id: String,
+    /// The user's email, the group's or service account's name.
+    pub name: String,
+}
+
+/// A principal as a caller names it: `id` is an id, or a group's name, or a user's email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalInput {
+    pub kind: PrincipalKind,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 254))]
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Rule {
+    pub principal: Principal,
+    pub roles: Vec<String>,
+    /// A time-bound rule grants nothing from this instant on (ms since the Unix epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RuleInput {
+    pub principal: PrincipalInput,
+    /// Role ids from the catalog (`GET /v1/roles`).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 64))]
+    pub roles: Vec<String>,
+    /// Optional end of a time-bound rule (ms since the Unix epoch, in the future).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Policy {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Set on the five default policies: the legacy group whose roles they fix.
+    pub default_for_group: Option<String>,
+    pub rules: Vec<Rule>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The body of a policy create or replace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PolicyInput {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 128,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
+    pub name: String,
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 1024,
+            pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$"
+        )
+    )]
+    pub description: String,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
+    pub rules: Vec<RuleInput>,
+}
+
+impl Client {
+    /// `GET /v1/policies`.
+    pub async fn policies(&self) -> Result<List<Policy>, ClientError> {
+        self.get(&["v1", "policies"]).await
+    }
+
+    /// `GET /v1/policies/{policy}`: one policy, by id or name.
+    pub async fn policy(&self, key: &str) -> Result<Policy, ClientError> {
+        self.get(&["v1", "policies", key]).await
+    }
+
+    /// `POST /v1/policies`.
+    pub async fn create_policy(&self, input: &PolicyInput) -> Result<Written<Policy>, ClientError> {
+        self.send_json(Method::POST, &["v1", "policies"], input)
+            .await
+    }
+
+    /// `PUT /v1/policies/{policy}`: replaces a policy's name, description and rules.
+    pub async fn replace_policy(
+        &self,
+        key: &str,
+        input: &PolicyInput,
+    ) -> Result<Written<Policy>, ClientError> {
+        self.send_json(Method::PUT, &["v1", "policies", key], input)
+            .await
+    }
+
+    /// `DELETE /v1/policies/{policy}`.
+    pub async fn delete_policy(&self, key: &str) -> Result<Written<Policy>, ClientError> {
+        self.call(Method::DELETE, &["v1", "policies", key], &[], None)
+            .await
+    }
+}

@@ -1,0 +1,113 @@
+//! Users of the organization.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+use crate::model::{List, Permissions, Written};
+use crate::{Client, ClientError, Method};
+
+/// Where a user is in their life: `invited → active ⇄ deactivated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    Invited,
+    Active,
+    Deactivated,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Invited => "invited",
+            UserStatus::Active => "active",
+            UserStatus::Deactivated => "deactivated",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub status: UserStatus,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// Names of the groups the user belongs to.
+    pub groups: Vec<String>,
+    /// Holds the IAM Admin role through some policy (and is active).
+    pub is_org_admin: bool,
+    /// The organization's first user, whom only a platform operator can demote.
+    pub is_default_admin: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 1024,
+            pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$"
+        )
+    )]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 1024,
+            pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$"
+        )
+    )]
+    pub last_name: Option<String>,
+}
+
+impl Client {
+    /// `GET /v1/users[?status=...]`: the organization's users, optionally of one status.
+    pub async fn users(&self, status: Option<UserStatus>) -> Result<List<User>, ClientError> {
+        let query: Vec<(&str, String)> = status
+            .map(|s| vec![("status", s.as_str().to_string())])
+            .unwrap_or_default();
+        self.call(Method::GET, &["v1", "users"], &query, None).await
+    }
+
+    /// `GET /v1/users/{user}`: one user, by id or email.
+    pub async fn user(&self, key: &str) -> Result<User, ClientError> {
+        self.get(&["v1", "users", key]).await
+    }
+
+    /// `PATCH /v1/users/{user}`: changes a user's name.
+    pub async fn update_user(
+        &self,
+        key: &str,
+        update: &UserUpdate,
+    ) -> Result<Written<User>, ClientError> {
+        self.send_json(Method::PATCH, &["v1", "users", key], update)
+            .await
+    }
+
+    /// `POST /v1/users/{user}/deactivate`.
+    pub async fn deactivate_user(&self, key: &str) -> Result<Written<User>, ClientError> {
+        self.call(Method::POST, &["v1", "users", key, "deactivate"], &[], None)
+            .await
+    }
+
+    /// `POST /v1/users/{user}/reactivate`.
+    pub async fn reactivate_user(&self, key: &str) -> Result<Written<User>, ClientError> {
+        self.call(Method::POST, &["v1", "users", key, "reactivate"], &[], None)
+            .await
+    }
+
+    /// `GET /v1/users/{user}/permissions`: every action the user may perform, and why.
+    pub async fn user_permissions(&self, key: &str) -> Result<Permissions, ClientError> {
+        self.get(&["v1", "users", key, "permissions"]).await
+    }
+}

@@ -1,0 +1,91 @@
+//! CKS clusters: name, API server URL and CA bundle, used for kubeconfigs and RBAC export.
+
+use super::{Apply, AreaCommand, Key};
+use crate::domain::*;
+use crate::error::DomainError;
+use crate::{resolve, validate};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterCommand {
+    Create {
+        name: String,
+        api_server_url: String,
+        ca_bundle: String,
+    },
+    Update {
+        cluster: Key,
+        api_server_url: Option<String>,
+        ca_bundle: Option<String>,
+    },
+    Delete {
+        cluster: Key,
+    },
+}
+
+impl AreaCommand for ClusterCommand {
+    fn required_action(&self) -> &'static str {
+        match self {
+            ClusterCommand::Create { .. } => "cks.clusters.create",
+            ClusterCommand::Update { .. } => "cks.clusters.update",
+            ClusterCommand::Delete { .. } => "cks.clusters.delete",
+        }
+    }
+
+    fn target(&self) -> Option<&str> {
+        match self {
+            ClusterCommand::Create { .. } => None,
+            ClusterCommand::Update { cluster, .. } | ClusterCommand::Delete { cluster } => {
+                Some(cluster.as_str())
+            }
+        }
+    }
+
+    fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
+        match self {
+            ClusterCommand::Create {
+                name,
+                api_server_url,
+                ca_bundle,
+            } => {
+                let name = validate::dns_label("name", &name)?;
+                if cx.state.clusters.values().any(|c| c.name == name) {
+                    return Err(DomainError::Duplicate {
+                        kind: "cluster",
+                        name,
+                    });
+                }
+                let cluster = Cluster {
+                    id: ClusterId(cx.new_id(ClusterId::PREFIX)),
+                    name,
+                    api_server_url: validate::https_url("api_server_url", &api_server_url)?,
+                    ca_bundle: validate::ca_bundle("ca_bundle", &ca_bundle)?,
+                    created_at: cx.now,
+                };
+                let id = cluster.id.0.clone();
+                cx.state.clusters.insert(cluster.id.clone(), cluster);
+                Ok(id)
+            }
+            ClusterCommand::Update {
+                cluster,
+                api_server_url,
+                ca_bundle,
+            } => {
+                let mut updated = resolve::cluster(cx.state, cluster.as_str())?.clone();
+                if let Some(url) = api_server_url {
+                    updated.api_server_url = validate::https_url("api_server_url", &url)?;
+                }
+                if let Some(ca) = ca_bundle {
+                    updated.ca_bundle = validate::ca_bundle("ca_bundle", &ca)?;
+                }
+                let id = updated.id.clone();
+                cx.state.clusters.insert(id.clone(), updated);
+                Ok(id.0)
+            }
+            ClusterCommand::Delete { cluster } => {
+                let id = resolve::cluster(cx.state, cluster.as_str())?.id.clone();
+                cx.state.clusters.remove(&id);
+                Ok(id.0)
+            }
+        }
+    }
+}

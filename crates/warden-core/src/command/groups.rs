@@ -1,0 +1,152 @@
+//! Groups and their memberships. The five legacy groups exist in every organization and
+//! cannot be renamed or deleted.
+
+use super::{Apply, AreaCommand, Key};
+use crate::domain::*;
+use crate::error::DomainError;
+use crate::{resolve, validate};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupCommand {
+    Create {
+        name: String,
+        description: String,
+    },
+    Update {
+        group: Key,
+        name: Option<String>,
+        description: Option<String>,
+    },
+    Delete {
+        group: Key,
+    },
+    AddMember {
+        group: Key,
+        user: Key,
+    },
+    RemoveMember {
+        group: Key,
+        user: Key,
+    },
+}
+
+impl AreaCommand for GroupCommand {
+    fn required_action(&self) -> &'static str {
+        match self {
+            GroupCommand::Create { .. } => "iam.groups.create",
+            GroupCommand::Update { .. } => "iam.groups.update",
+            GroupCommand::Delete { .. } => "iam.groups.delete",
+            GroupCommand::AddMember { .. } => "iam.memberships.create",
+            GroupCommand::RemoveMember { .. } => "iam.memberships.delete",
+        }
+    }
+
+    fn target(&self) -> Option<&str> {
+        match self {
+            GroupCommand::Create { .. } => None,
+            GroupCommand::Update { group, .. }
+            | GroupCommand::Delete { group }
+            | GroupCommand::AddMember { group, .. }
+            | GroupCommand::RemoveMember { group, .. } => Some(group.as_str()),
+        }
+    }
+
+    fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
+        match self {
+            GroupCommand::Create { name, description } => {
+                let name = validate::group_name("name", &name)?;
+                if cx.state.group_by_name(&name).is_some() {
+                    return Err(DomainError::Duplicate {
+                        kind: "group",
+                        name,
+                    });
+                }
+                let group = Group {
+                    id: GroupId(cx.new_id(GroupId::PREFIX)),
+                    name,
+                    description: validate::description("description", &description)?,
+                    legacy: false,
+                    created_at: cx.now,
+                };
+                let id = group.id.0.clone();
+                cx.state.groups.insert(group.id.clone(), group);
+                Ok(id)
+            }
+            GroupCommand::Update {
+                group,
+                name,
+                description,
+            } => {
+                let current = resolve::group(cx.state, group.as_str())?.clone();
+                let name = name.map(|n| validate::group_name("name", &n)).transpose()?;
+                let description = description
+                    .map(|d| validate::description("description", &d))
+                    .transpose()?;
+                let mut updated = current.clone();
+                if let Some(name) = name {
+                    if name != current.name {
+                        if current.legacy {
+                            return Err(DomainError::LegacyGroupProtected(current.name));
+                        }
+                        if cx.state.group_by_name(&name).is_some() {
+                            return Err(DomainError::Duplicate {
+                                kind: "group",
+                                name,
+                            });
+                        }
+                        updated.name = name;
+                    }
+                }
+                if let Some(description) = description {
+                    updated.description = description;
+                }
+                cx.state.groups.insert(current.id.clone(), updated);
+                Ok(current.id.0)
+            }
+            GroupCommand::Delete { group } => {
+                let g = resolve::group(cx.state, group.as_str())?.clone();
+                if g.legacy {
+                    return Err(DomainError::LegacyGroupProtected(g.name));
+                }
+                let naming: Vec<&str> = cx
+                    .state
+                    .policies
+                    .values()
+                    .filter(|p| {
+                        p.rules
+                            .iter()
+                            .any(|r| r.principal == PrincipalRef::Group(g.id.clone()))
+                    })
+                    .map(|p| p.name.as_str())
+                    .collect();
+                if !naming.is_empty() {
+                    return Err(DomainError::GroupInUse {
+                        group: g.name,
+                        policies: naming.join(", "),
+                    });
+                }
+                cx.state.groups.remove(&g.id);
+                cx.state
+                    .memberships
+                    .retain(|(member_of, _)| *member_of != g.id);
+                Ok(g.id.0)
+            }
+            GroupCommand::AddMember { group, user } => {
+                let (group, user) = member(cx.state, &group, &user)?;
+                cx.state.memberships.insert((group.clone(), user));
+                Ok(group.0)
+            }
+            GroupCommand::RemoveMember { group, user } => {
+                let (group, user) = member(cx.state, &group, &user)?;
+                cx.state.memberships.remove(&(group.clone(), user));
+                Ok(group.0)
+            }
+        }
+    }
+}
+
+fn member(state: &OrgState, group: &Key, user: &Key) -> Result<(GroupId, UserId), DomainError> {
+    let group = resolve::group(state, group.as_str())?.id.clone();
+    let user = resolve::user(state, user.as_str())?.id.clone();
+    Ok((group, user))
+}

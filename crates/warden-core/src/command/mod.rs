@@ -1,0 +1,330 @@
+//! Commands: every change to an organization goes through [`execute`] (one command) or
+//! [`execute_all`] (several, atomically). The core authorizes each command with the caller's
+//! snapshot, validates its input and applies it to a copy of the state, compiles the snapshot
+//! of the result, checks the organization invariants (spec section 7) on it, and returns the
+//! new snapshot with, per command, the entity changes the store must persist. A refused
+//! command returns an error and changes nothing.
+//!
+//! Each area has its own file with its command enum, the action each variant needs, the entity
+//! it addresses and how it applies: `organization`, `users`, `groups`, `policies`,
+//! `namespaces`, `clusters`, `tokens`. Invariants, the diff of two states and name resolution
+//! (`crate::resolve`) have their own files.
+
+mod clusters;
+mod diff;
+mod groups;
+mod invariants;
+mod namespaces;
+mod organization;
+mod policies;
+mod tokens;
+mod users;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use self::clusters::ClusterCommand;
+pub use self::diff::{diff, Change, Entity};
+pub use self::groups::GroupCommand;
+pub use self::namespaces::NamespaceCommand;
+pub use self::organization::{is_org_id, new_organization, FirstUser, OrganizationCommand};
+pub use self::policies::{PolicyCommand, RuleInput};
+pub use self::tokens::{TokenCommand, TokenLifetime};
+pub use self::users::UserCommand;
+use crate::catalog::Catalog;
+use crate::domain::*;
+use crate::engine::Snapshot;
+use crate::error::{BatchError, DomainError};
+use crate::resolve;
+pub use crate::resolve::{Key, PrincipalInput, PrincipalKind};
+
+/// Who issues a command.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// A user or service account of the organization, authorized by the engine.
+    Principal(PrincipalId),
+    /// The server's own command line (bootstrap and platform operations): not a principal of
+    /// any organization, authorized by having the data store in hand.
+    System,
+}
+
+impl Actor {
+    pub fn user(id: UserId) -> Actor {
+        Actor::Principal(PrincipalId::User(id))
+    }
+
+    /// How audit events name the actor: `user:<id>`, `service_account:<id>` or `system`.
+    pub fn describe(&self) -> String {
+        match self {
+            Actor::Principal(p) => format!("{}:{}", p.kind(), p.as_str()),
+            Actor::System => "system".to_string(),
+        }
+    }
+
+    pub fn principal(&self) -> Option<&PrincipalId> {
+        match self {
+            Actor::Principal(p) => Some(p),
+            Actor::System => None,
+        }
+    }
+
+    pub fn is_system(&self) -> bool {
+        matches!(self, Actor::System)
+    }
+}
+
+/// What the command layer needs from the outside world: time and fresh identifiers.
+pub trait CommandContext {
+    fn now(&self) -> Timestamp;
+    /// A fresh random identifier suffix (lowercase base32), unique with high probability.
+    fn random_suffix(&mut self) -> String;
+}
+
+/// A change to one organization, by area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Organization(OrganizationCommand),
+    User(UserCommand),
+    Group(GroupCommand),
+    Policy(PolicyCommand),
+    Namespace(NamespaceCommand),
+    Cluster(ClusterCommand),
+    Token(TokenCommand),
+}
+
+/// What every area's command enum provides.
+pub(crate) trait AreaCommand {
+    /// The catalog action a principal needs to issue the command.
+    fn required_action(&self) -> &'static str;
+    /// The existing entity the command addresses (none for creations), as the caller named
+    /// it: what the audit record of a refused command names as its target.
+    fn target(&self) -> Option<&str>;
+    /// Applies the command to `cx.state`; returns the id of what it created or changed.
+    fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError>;
+}
+
+macro_rules! dispatch {
+    ($self:expr, $c:ident => $body:expr) => {
+        match $self {
+            Command::Organization($c) => $body,
+            Command::User($c) => $body,
+            Command::Group($c) => $body,
+            Command::Policy($c) => $body,
+            Command::Namespace($c) => $body,
+            Command::Cluster($c) => $body,
+            Command::Token($c) => $body,
+        }
+    };
+}
+
+impl Command {
+    /// The catalog action a principal needs to issue this command.
+    pub fn required_action(&self) -> &'static str {
+        dispatch!(self, c => c.required_action())
+    }
+
+    /// The entity the command addresses, as the caller named it (none for creations).
+    pub fn target(&self) -> Option<&str> {
+        dispatch!(self, c => c.target())
+    }
+
+    /// The id of the entity the command addresses, for the audit record of its refusal:
+    /// the caller's key resolved against `state` where it names something, else the key as
+    /// given (empty for creations).
+    pub fn audit_target(&self, state: &OrgState) -> String {
+        let Some(key) = self.target() else {
+            return String::new();
+        };
+        let id = match self {
+            Command::Organization(_) => None,
+            Command::User(_) => resolve::user(state, key).ok().map(|u| u.id.0.clone()),
+            Command::Group(_) => resolve::group(state, key).ok().map(|g| g.id.0.clone()),
+            Command::Policy(_) => resolve::policy(state, key).ok().map(|p| p.id.0.clone()),
+            Command::Namespace(_) => resolve::namespace(state, key).ok().map(|n| n.id.0.clone()),
+            Command::Cluster(_) => resolve::cluster(state, key).ok().map(|c| c.id.0.clone()),
+            Command::Token(TokenCommand::CreatePersonal { .. }) => {
+                resolve::acting_principal(state, key).map(|p| p.as_str().to_string())
+            }
+            Command::Token(TokenCommand::DeletePersonal { .. }) => None,
+        };
+        id.unwrap_or_else(|| key.chars().take(crate::validate::MAX_NAME).collect())
+    }
+
+    fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
+        dispatch!(self, c => c.apply(cx))
+    }
+}
+
+macro_rules! command_from {
+    ($($area:ident => $variant:ident),*) => {$(
+        impl From<$area> for Command {
+            fn from(c: $area) -> Command {
+                Command::$variant(c)
+            }
+        }
+    )*};
+}
+command_from!(
+    OrganizationCommand => Organization,
+    UserCommand => User,
+    GroupCommand => Group,
+    PolicyCommand => Policy,
+    NamespaceCommand => Namespace,
+    ClusterCommand => Cluster,
+    TokenCommand => Token
+);
+
+/// A side effect a command asks for, to happen after its commit: written to the outbox in
+/// the commit's transaction and carried out by a worker, so a crash loses none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Effect {
+    /// Tell a user by email that a personal access token was created in their name (so a
+    /// token they did not create themselves does not go unnoticed).
+    NotifyTokenCreated {
+        org_id: OrgId,
+        org_name: String,
+        email: String,
+        first_name: String,
+        token_id: TokenId,
+        token_name: String,
+        /// The actor, as audit events name it.
+        created_by: String,
+        created_at: Timestamp,
+        expires_at: Option<Timestamp>,
+    },
+}
+
+/// What one command of a batch did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The catalog action of the command (what its audit event records).
+    pub action: &'static str,
+    /// The id of what the command created or changed.
+    pub target: String,
+    /// Its row changes, in the order the store must apply them.
+    pub changes: Vec<Change>,
+}
+
+/// The result of a command, or a batch of commands, that went through.
+#[derive(Debug)]
+pub struct Executed {
+    /// The organization after the commands (revision bumped once), compiled.
+    pub snapshot: Snapshot,
+    /// One entry per command, in order.
+    pub applied: Vec<Applied>,
+    /// Side effects to carry out after the commit.
+    pub effects: Vec<Effect>,
+}
+
+impl Executed {
+    pub fn state(&self) -> &Arc<OrgState> {
+        self.snapshot.state()
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.snapshot.revision()
+    }
+
+    /// Every row change of the batch, in order.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.applied.iter().flat_map(|a| a.changes.iter())
+    }
+
+    /// The target of the first (for [`execute`], the only) command.
+    pub fn target(&self) -> &str {
+        self.applied.first().map_or("", |a| a.target.as_str())
+    }
+}
+
+/// What a command's `apply` works with.
+pub(crate) struct Apply<'a> {
+    pub catalog: &'a Catalog,
+    pub state: &'a mut OrgState,
+    pub actor: &'a Actor,
+    pub now: Timestamp,
+    pub ids: &'a mut dyn CommandContext,
+    pub effects: &'a mut Vec<Effect>,
+}
+
+impl Apply<'_> {
+    /// A fresh id with the given prefix (`usr`, `grp`, ...).
+    pub fn new_id(&mut self, prefix: &str) -> String {
+        format!("{prefix}_{}", self.ids.random_suffix())
+    }
+}
+
+/// Runs one command against `before` (the organization's current snapshot) for `actor`.
+pub fn execute(
+    before: &Snapshot,
+    actor: &Actor,
+    command: Command,
+    ctx: &mut dyn CommandContext,
+) -> Result<Executed, DomainError> {
+    execute_all(before, actor, vec![command], ctx).map_err(|e| e.error)
+}
+
+/// Runs several commands as one change: every command is authorized against `before`,
+/// they apply in order (a later command sees what an earlier one created, by id or natural
+/// key), the invariants are checked on the end result, and the organization moves to one
+/// new revision. All or nothing: the first refusal refuses the batch.
+pub fn execute_all(
+    before: &Snapshot,
+    actor: &Actor,
+    commands: Vec<Command>,
+    ctx: &mut dyn CommandContext,
+) -> Result<Executed, BatchError> {
+    let now = ctx.now();
+    let catalog = before.catalog().clone();
+    if let Actor::Principal(principal) = actor {
+        for (index, command) in commands.iter().enumerate() {
+            let action = command.required_action();
+            let allowed = catalog
+                .action_id(action)
+                .is_some_and(|id| before.check_at(principal.as_str(), id, now));
+            if !allowed {
+                return Err(BatchError {
+                    index,
+                    error: DomainError::Forbidden {
+                        action: action.to_string(),
+                    },
+                });
+            }
+        }
+    }
+    let mut state = OrgState::clone(before.state());
+    let mut applied = Vec::with_capacity(commands.len());
+    let mut effects = Vec::new();
+    let last = commands.len().saturating_sub(1);
+    for (index, command) in commands.into_iter().enumerate() {
+        let action = command.required_action();
+        // Each command's changes are its own diff, so its audit event records what it did.
+        let previous = state.clone();
+        let mut cx = Apply {
+            catalog: &catalog,
+            state: &mut state,
+            actor,
+            now,
+            ids: &mut *ctx,
+            effects: &mut effects,
+        };
+        let target = command
+            .apply(&mut cx)
+            .map_err(|error| BatchError { index, error })?;
+        applied.push(Applied {
+            action,
+            changes: diff(&previous, &state),
+            target,
+        });
+    }
+    state.revision = before.revision() + 1;
+    let after = Snapshot::compile(catalog, Arc::new(state), now);
+    invariants::check(before, &after, actor, now)
+        .map_err(|error| BatchError { index: last, error })?;
+    Ok(Executed {
+        snapshot: after,
+        applied,
+        effects,
+    })
+}

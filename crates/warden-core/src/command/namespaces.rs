@@ -1,0 +1,136 @@
+//! Namespaces and the per-user namespace permission keys held in them. The reserved keys
+//! (`w:pods`, `w:full`) are granted and removed only by platform operators.
+
+use std::collections::BTreeSet;
+
+use super::{Actor, Apply, AreaCommand, Key};
+use crate::catalog::Catalog;
+use crate::domain::*;
+use crate::error::DomainError;
+use crate::{resolve, validate};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamespaceCommand {
+    Create {
+        name: String,
+        /// Users (id or email) who get access, with the keys each gets (empty → `r:full`).
+        access: Vec<(Key, Vec<String>)>,
+    },
+    Delete {
+        namespace: Key,
+    },
+    /// Replaces the grantable keys one user holds in one namespace.
+    SetAccess {
+        namespace: Key,
+        user: Key,
+        keys: Vec<String>,
+    },
+}
+
+impl AreaCommand for NamespaceCommand {
+    fn required_action(&self) -> &'static str {
+        match self {
+            NamespaceCommand::Create { .. } => "iam.namespaces.create",
+            NamespaceCommand::Delete { .. } => "iam.namespaces.delete",
+            NamespaceCommand::SetAccess { .. } => "iam.namespace_access.update",
+        }
+    }
+
+    fn target(&self) -> Option<&str> {
+        match self {
+            NamespaceCommand::Create { .. } => None,
+            NamespaceCommand::Delete { namespace }
+            | NamespaceCommand::SetAccess { namespace, .. } => Some(namespace.as_str()),
+        }
+    }
+
+    fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
+        match self {
+            NamespaceCommand::Create { name, access } => {
+                let name = validate::dns_label("name", &name)?;
+                if cx.state.namespaces.values().any(|n| n.name == name) {
+                    return Err(DomainError::Duplicate {
+                        kind: "namespace",
+                        name,
+                    });
+                }
+                let namespace = Namespace {
+                    id: NamespaceId(cx.new_id(NamespaceId::PREFIX)),
+                    name,
+                    created_at: cx.now,
+                };
+                let id = namespace.id.clone();
+                cx.state.namespaces.insert(id.clone(), namespace);
+                for (user, keys) in access {
+                    let user = resolve::body_user(cx.state, user.as_str())?.id.clone();
+                    let keys = if keys.is_empty() {
+                        vec!["r:full".to_string()]
+                    } else {
+                        keys
+                    };
+                    set_keys(cx.catalog, cx.state, cx.actor, &id, &user, keys)?;
+                }
+                Ok(id.0)
+            }
+            NamespaceCommand::Delete { namespace } => {
+                let id = resolve::namespace(cx.state, namespace.as_str())?.id.clone();
+                cx.state.namespaces.remove(&id);
+                cx.state.namespace_grants.retain(|g| g.namespace != id);
+                Ok(id.0)
+            }
+            NamespaceCommand::SetAccess {
+                namespace,
+                user,
+                keys,
+            } => {
+                let id = resolve::namespace(cx.state, namespace.as_str())?.id.clone();
+                let user = resolve::user(cx.state, user.as_str())?.id.clone();
+                set_keys(cx.catalog, cx.state, cx.actor, &id, &user, keys)?;
+                Ok(id.0)
+            }
+        }
+    }
+}
+
+/// Replaces the grantable namespace keys of one user in one namespace, keeping the
+/// reserved keys an operator granted (only an operator may add or remove those).
+fn set_keys(
+    catalog: &Catalog,
+    state: &mut OrgState,
+    actor: &Actor,
+    namespace: &NamespaceId,
+    user: &UserId,
+    keys: Vec<String>,
+) -> Result<(), DomainError> {
+    let operator = actor.is_system();
+    if keys.len() > validate::MAX_NAMESPACE_KEYS {
+        return Err(DomainError::invalid(
+            "permissions",
+            format!("at most {} keys", validate::MAX_NAMESPACE_KEYS),
+        ));
+    }
+    let mut wanted = BTreeSet::new();
+    for key in keys {
+        let perm = catalog.namespace_permission(&key).ok_or_else(|| {
+            DomainError::UnknownNamespacePermission(key.chars().take(validate::MAX_NAME).collect())
+        })?;
+        if perm.reserved && !operator {
+            return Err(DomainError::ReservedNamespacePermission(key));
+        }
+        wanted.insert(key);
+    }
+    state.namespace_grants.retain(|g| {
+        let reserved = catalog
+            .namespace_permission(&g.key)
+            .is_some_and(|p| p.reserved);
+        !(g.namespace == *namespace && g.user == *user && (operator || !reserved))
+    });
+    for key in wanted {
+        state.namespace_grants.insert(NamespaceGrant {
+            namespace: namespace.clone(),
+            user: user.clone(),
+            key,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! Access policies: named lists of rules `principal → roles`. The five default policies (one
+//! per legacy group) cannot be deleted or renamed, and keep their roles and their group.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Apply, AreaCommand, Key, PrincipalInput};
+use crate::catalog::Catalog;
+use crate::domain::*;
+use crate::error::DomainError;
+use crate::{resolve, validate};
+
+/// A rule as a caller writes it: the principal by id or natural key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleInput {
+    pub principal: PrincipalInput,
+    pub roles: Vec<String>,
+    /// A time-bound rule grants nothing from this instant on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyCommand {
+    Create {
+        name: String,
+        description: String,
+        rules: Vec<RuleInput>,
+    },
+    /// Replaces a policy's name, description and rules.
+    Replace {
+        policy: Key,
+        name: String,
+        description: String,
+        rules: Vec<RuleInput>,
+    },
+    Delete {
+        policy: Key,
+    },
+}
+
+impl AreaCommand for PolicyCommand {
+    fn required_action(&self) -> &'static str {
+        match self {
+            PolicyCommand::Create { .. } => "iam.policies.create",
+            PolicyCommand::Replace { .. } => "iam.policies.update",
+            PolicyCommand::Delete { .. } => "iam.policies.delete",
+        }
+    }
+
+    fn target(&self) -> Option<&str> {
+        match self {
+            PolicyCommand::Create { .. } => None,
+            PolicyCommand::Replace { policy, .. } | PolicyCommand::Delete { policy } => {
+                Some(policy.as_str())
+            }
+        }
+    }
+
+    fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
+        match self {
+            PolicyCommand::Create {
+                name,
+                description,
+                rules,
+            } => {
+                let name = validate::display_name("name", &name)?;
+                if cx.state.policies.values().any(|p| p.name == name) {
+                    return Err(DomainError::Duplicate {
+                        kind: "policy",
+                        name,
+                    });
+                }
+                let rules = resolve_rules(cx.catalog, cx.state, cx.now, rules)?;
+                let policy = AccessPolicy {
+                    id: PolicyId(cx.new_id(PolicyId::PREFIX)),
+                    name,
+                    description: validate::description("description", &description)?,
+                    legacy_group: None,
+                    rules,
+                    created_at: cx.now,
+                    updated_at: cx.now,
+                };
+                let id = policy.id.0.clone();
+                cx.state.policies.insert(policy.id.clone(), policy);
+                Ok(id)
+            }
+            PolicyCommand::Replace {
+                policy,
+                name,
+                description,
+                rules,
+            } => {
+                let current = resolve::policy(cx.state, policy.as_str())?.clone();
+                let name = validate::display_name("name", &name)?;
+                let description = validate::description("description", &description)?;
+                let rules = resolve_rules(cx.catalog, cx.state, cx.now, rules)?;
+                if let Some(legacy) = &current.legacy_group {
+                    keep_default_policy(cx.catalog, cx.state, &current, legacy, &name, &rules)?;
+                } else if cx
+                    .state
+                    .policies
+                    .values()
+                    .any(|p| p.name == name && p.id != current.id)
+                {
+                    return Err(DomainError::Duplicate {
+                        kind: "policy",
+                        name,
+                    });
+                }
+                let id = current.id.clone();
+                cx.state.policies.insert(
+                    id.clone(),
+                    AccessPolicy {
+                        name,
+                        description,
+                        rules,
+                        updated_at: cx.now,
+                        ..current
+                    },
+                );
+                Ok(id.0)
+            }
+            PolicyCommand::Delete { policy } => {
+                let p = resolve::policy(cx.state, policy.as_str())?;
+                if p.legacy_group.is_some() {
+                    return Err(DomainError::DefaultPolicyProtected(p.name.clone()));
+                }
+                let id = p.id.clone();
+                cx.state.policies.remove(&id);
+                Ok(id.0)
+            }
+        }
+    }
+}
+
+/// A default policy keeps its name, its roles on every rule, and a rule for its group.
+fn keep_default_policy(
+    catalog: &Catalog,
+    state: &OrgState,
+    current: &AccessPolicy,
+    legacy: &str,
+    name: &str,
+    rules: &[Rule],
+) -> Result<(), DomainError> {
+    if name != current.name {
+        return Err(DomainError::DefaultPolicyProtected(current.name.clone()));
+    }
+    let fixed: BTreeSet<&String> = catalog
+        .legacy_group(legacy)
+        .map(|g| g.roles.iter().collect())
+        .unwrap_or_default();
+    for rule in rules {
+        let roles: BTreeSet<&String> = rule.roles.iter().collect();
+        if roles != fixed || rule.expires_at.is_some() {
+            return Err(DomainError::DefaultPolicyRolesFixed {
+                policy: current.name.clone(),
+                roles: fixed
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    // The policy keeps binding its own group: only other principals come and go.
+    let group = state.group_by_name(legacy).map(|g| g.id.clone());
+    let binds_group = rules.iter().any(|r| match (&r.principal, &group) {
+        (PrincipalRef::Group(id), Some(g)) => id == g,
+        _ => false,
+    });
+    if !binds_group {
+        return Err(DomainError::DefaultPolicyGroupRequired {
+            policy: current.name.clone(),
+            group: legacy.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Resolves the principals of rules (ids, group names, user emails) and validates roles.
+fn resolve_rules(
+    catalog: &Catalog,
+    state: &OrgState,
+    now: Timestamp,
+    rules: Vec<RuleInput>,
+) -> Result<Vec<Rule>, DomainError> {
+    if rules.len() > validate::MAX_RULES {
+        return Err(DomainError::invalid(
+            "rules",
+            format!("a policy holds at most {} rules", validate::MAX_RULES),
+        ));
+    }
+    let mut out = Vec::with_capacity(rules.len());
+    for (i, rule) in rules.into_iter().enumerate() {
+        let principal = resolve::rule_principal(state, &rule.principal)?;
+        if rule.roles.is_empty() || rule.roles.len() > validate::MAX_ROLES_PER_RULE {
+            return Err(DomainError::invalid(
+                &format!("rules[{i}].roles"),
+                format!("a rule grants 1 to {} roles", validate::MAX_ROLES_PER_RULE),
+            ));
+        }
+        if rule.expires_at.is_some_and(|at| at <= now) {
+            return Err(DomainError::invalid(
+                &format!("rules[{i}].expires_at"),
+                "must be in the future",
+            ));
+        }
+        let mut roles: Vec<String> = Vec::with_capacity(rule.roles.len());
+        for role in rule.roles {
+            if catalog.role(&role).is_none() {
+                return Err(DomainError::UnknownRole(
+                    role.chars().take(validate::MAX_NAME).collect(),
+                ));
+            }
+            if !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+        out.push(Rule {
+            principal,
+            roles,
+            expires_at: rule.expires_at,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,198 @@
+//! Personal access tokens: created and revoked by the principal they act as (or by the
+//! system, issuing a first token). The caller generates the secret; only its hash reaches
+//! the core.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Actor, Apply, AreaCommand, Effect, Key};
+use crate::domain::*;
+use crate::error::DomainError;
+use crate::{resolve, validate};
+
+/// How long a token lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum TokenLifetime {
+    #[serde(rename = "1h")]
+    OneHour,
+    #[serde(rename = "8h")]
+    EightHours,
+    #[default]
+    #[serde(rename = "30d")]
+    OneMonth,
+    #[serde(rename = "90d")]
+    NinetyDays,
+    #[serde(rename = "1y")]
+    OneYear,
+    #[serde(rename = "never")]
+    Never,
+}
+
+impl TokenLifetime {
+    /// Every lifetime, in the order of [`TokenLifetime::NAMES`].
+    pub const ALL: [TokenLifetime; 6] = [
+        TokenLifetime::OneHour,
+        TokenLifetime::EightHours,
+        TokenLifetime::OneMonth,
+        TokenLifetime::NinetyDays,
+        TokenLifetime::OneYear,
+        TokenLifetime::Never,
+    ];
+    /// How a lifetime is written (API, CLI).
+    pub const NAMES: [&'static str; 6] = ["1h", "8h", "30d", "90d", "1y", "never"];
+
+    pub fn parse(s: &str) -> Option<TokenLifetime> {
+        Self::NAMES
+            .iter()
+            .zip(Self::ALL)
+            .find(|(name, _)| **name == s)
+            .map(|(_, lifetime)| lifetime)
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .zip(Self::NAMES)
+            .find(|(l, _)| **l == self)
+            .map_or("30d", |(_, name)| name)
+    }
+
+    pub fn expires_at(self, now: Timestamp) -> Option<Timestamp> {
+        const HOUR: i64 = 3_600_000;
+        let ms = match self {
+            TokenLifetime::OneHour => HOUR,
+            TokenLifetime::EightHours => 8 * HOUR,
+            TokenLifetime::OneMonth => 30 * 24 * HOUR,
+            TokenLifetime::NinetyDays => 90 * 24 * HOUR,
+            TokenLifetime::OneYear => 365 * 24 * HOUR,
+            TokenLifetime::Never => return None,
+        };
+        Some(Timestamp(now.0.saturating_add(ms)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenCommand {
+    /// A personal token for `owner` (a user by id or email, or a service account by id):
+    /// the caller themselves, or anyone when the system acts.
+    CreatePersonal {
+        owner: Key,
+        name: String,
+        note: String,
+        lifetime: TokenLifetime,
+        secret_hash: String,
+        display_prefix: String,
+    },
+    DeletePersonal {
+        token: Key,
+    },
+}
+
+impl AreaCommand for TokenCommand {
+    fn required_action(&self) -> &'static str {
+        match self {
+            TokenCommand::CreatePersonal { .. } => "tokens.personal.create",
+            TokenCommand::DeletePersonal { .. } => "tokens.personal.delete",
+        }
+    }
+
+    fn target(&self) -> Option<&str> {
+        match self {
+            TokenCommand::CreatePersonal { owner, .. } => Some(owner.as_str()),
+            TokenCommand::DeletePersonal { token } => Some(token.as_str()),
+        }
+    }
+
+    fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
+        match self {
+            TokenCommand::CreatePersonal {
+                owner,
+                name,
+                note,
+                lifetime,
+                secret_hash,
+                display_prefix,
+            } => {
+                let owner = resolve::acting_principal(cx.state, owner.as_str())
+                    .ok_or_else(|| DomainError::not_found("principal", owner.as_str()))?;
+                let created_by = match cx.actor {
+                    Actor::Principal(caller) if *caller != owner => {
+                        return Err(DomainError::invalid(
+                            "owner",
+                            "a personal token is created by the principal it acts as",
+                        ))
+                    }
+                    Actor::Principal(caller) => caller.clone(),
+                    Actor::System => owner.clone(),
+                };
+                let recipient = match &owner {
+                    PrincipalId::User(id) => match cx.state.users.get(id) {
+                        Some(u) if u.status == UserStatus::Active => {
+                            Some((u.email.clone(), u.first_name.clone()))
+                        }
+                        _ => None,
+                    },
+                    PrincipalId::ServiceAccount(_) => None,
+                };
+                let active = match &owner {
+                    PrincipalId::User(_) => recipient.is_some(),
+                    PrincipalId::ServiceAccount(id) => {
+                        cx.state.service_accounts.get(id).is_some_and(|a| a.active)
+                    }
+                };
+                if !active {
+                    return Err(DomainError::invalid(
+                        "owner",
+                        "only an active principal can hold a token",
+                    ));
+                }
+                let name = validate::optional_name("name", &name)?;
+                let token = ApiToken {
+                    id: TokenId(cx.new_id(TokenId::PREFIX)),
+                    kind: TokenKind::Personal,
+                    owner,
+                    name,
+                    note: validate::description("note", &note)?,
+                    secret_hash,
+                    display_prefix,
+                    created_by,
+                    created_at: cx.now,
+                    expires_at: lifetime.expires_at(cx.now),
+                };
+                if let Some((email, first_name)) = recipient {
+                    cx.effects.push(Effect::NotifyTokenCreated {
+                        org_id: cx.state.org.id.clone(),
+                        org_name: cx.state.org.name.clone(),
+                        email,
+                        first_name,
+                        token_id: token.id.clone(),
+                        token_name: token.name.clone(),
+                        created_by: cx.actor.describe(),
+                        created_at: token.created_at,
+                        expires_at: token.expires_at,
+                    });
+                }
+                let id = token.id.0.clone();
+                cx.state.tokens.insert(token.id.clone(), token);
+                Ok(id)
+            }
+            TokenCommand::DeletePersonal { token } => {
+                let owned =
+                    cx.state
+                        .tokens
+                        .get(&TokenId(token.0.clone()))
+                        .is_some_and(|t| match cx.actor {
+                            Actor::Principal(caller) => t.owner == *caller,
+                            Actor::System => true,
+                        });
+                // Another principal's token is reported as absent, not as forbidden: token
+                // ids are not something a caller may probe for.
+                if !owned {
+                    return Err(DomainError::not_found("token", token.as_str()));
+                }
+                let id = TokenId(token.0);
+                cx.state.tokens.remove(&id);
+                Ok(id.0)
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The one table of stable error codes.
+//!
+//! Every error a client can meet has one row here: its machine-readable name, the HTTP status
+//! it is answered with, and a short title. Clients match on the name; it never changes once
+//! released. Every error type of Warden implements [`ErrorCode`]; renderers (RFC 9457 problem
+//! details, SCIM errors, Kubernetes review statuses) turn a code into their own shape, so a
+//! code is defined once and rendered many ways. README.md lists the same table; a test keeps
+//! the two equal.
+
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($name:literal, $status:literal, $title:literal), )*) => {
+        /// A stable error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in table order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The machine-readable name, such as `last_admin`.
+            pub const fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// The HTTP status the code is answered with.
+            pub const fn status(self) -> u16 {
+                match self { $(Code::$variant => $status,)* }
+            }
+
+            /// A short human title, the same for every occurrence of the code.
+            pub const fn title(self) -> &'static str {
+                match self { $(Code::$variant => $title,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The body is not JSON.
+    MalformedJson = ("malformed_json", 400, "Malformed JSON"),
+    /// The body has a field the endpoint does not know (named in `field`).
+    UnknownField = ("unknown_field", 400, "Unknown field"),
+    /// Missing, malformed, unknown or revoked token, or a deactivated principal.
+    Unauthenticated = ("unauthenticated", 401, "Authentication required"),
+    /// The token's lifetime is over.
+    TokenExpired = ("token_expired", 401, "Token expired"),
+    /// The caller lacks the action (named in `action`).
+    Forbidden = ("forbidden", 403, "Forbidden"),
+    /// A user may not change their own organization-level privileges.
+    SelfPrivilegeChange = ("self_privilege_change", 403, "Own privileges cannot be changed"),
+    /// Only a platform operator may demote or deactivate the first admin.
+    DefaultAdminProtected = ("default_admin_protected", 403, "Default admin protected"),
+    /// `w:pods` and `w:full` are granted only by platform operators.
+    ReservedNamespacePermission = ("reserved_namespace_permission", 403, "Reserved namespace permission"),
+    /// A platform-operator action.
+    OperatorOnly = ("operator_only", 403, "Platform operators only"),
+    /// Unknown entity.
+    NotFound = ("not_found", 404, "Not found"),
+    /// Unknown route.
+    NoSuchEndpoint = ("no_such_endpoint", 404, "No such endpoint"),
+    /// Wrong method for the route.
+    MethodNotAllowed = ("method_not_allowed", 405, "Method not allowed"),
+    /// A group, policy, namespace, cluster or user email already exists.
+    DuplicateName = ("duplicate_name", 409, "Name already taken"),
+    /// The change would leave no active admin.
+    LastAdmin = ("last_admin", 409, "Last admin"),
+    /// Legacy groups cannot be deleted or renamed.
+    LegacyGroupProtected = ("legacy_group_protected", 409, "Legacy group protected"),
+    /// Default policies cannot be deleted or renamed.
+    DefaultPolicyProtected = ("default_policy_protected", 409, "Default policy protected"),
+    /// A group named by policies cannot be deleted.
+    GroupInUse = ("group_in_use", 409, "Group in use"),
+    /// `at_least_revision` was not reached in time (`revision` says where the server is).
+    RevisionNotReached = ("revision_not_reached", 409, "Revision not reached"),
+    /// Too many concurrent writers; retry.
+    ConcurrentModification = ("concurrent_modification", 409, "Concurrent modification"),
+    /// The body is over 1 MiB.
+    PayloadTooLarge = ("payload_too_large", 413, "Payload too large"),
+    /// The request target is over 8 KiB.
+    UriTooLong = ("uri_too_long", 414, "URI too long"),
+    /// A body without `Content-Type: application/json`.
+    UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type"),
+    /// JSON of the wrong shape (a missing field, a wrong type, an array for an object).
+    InvalidBody = ("invalid_body", 422, "Body does not match the schema"),
+    /// A field, query or path parameter fails validation (named in `field`).
+    InvalidField = ("invalid_field", 422, "Invalid field"),
+    /// A role that does not exist.
+    UnknownRole = ("unknown_role", 422, "Unknown role"),
+    /// A user, group or service account that does not exist.
+    UnknownPrincipal = ("unknown_principal", 422, "Unknown principal"),
+    /// An action that is neither a catalog action nor an alias.
+    UnknownAction = ("unknown_action", 422, "Unknown action"),
+    /// A namespace permission key that does not exist.
+    UnknownNamespacePermission = ("unknown_namespace_permission", 422, "Unknown namespace permission"),
+    /// A default policy's rules must keep its roles.
+    DefaultPolicyRolesFixed = ("default_policy_roles_fixed", 422, "Default policy roles are fixed"),
+    /// A default policy must keep the rule naming its legacy group.
+    DefaultPolicyGroupRequired = ("default_policy_group_required", 422, "Default policy must keep its group"),
+    /// The request's headers are over 64 KiB.
+    RequestHeadersTooLarge = ("request_headers_too_large", 431, "Request headers too large"),
+    /// A server fault; details only in the server log, with the `request_id`.
+    Internal = ("internal", 500, "Internal server error"),
+}
+
+/// Implemented by every error type a client can meet: the code it is answered with.
+pub trait ErrorCode {
+    fn error_code(&self) -> Code;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_snake_case_and_statuses_are_errors() {
+        let mut names = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            assert!(names.insert(code.name()), "{} twice", code.name());
+            assert!(code
+                .name()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!((400..600).contains(&code.status()), "{code:?}");
+            assert!(!code.title().is_empty());
+        }
+    }
+}

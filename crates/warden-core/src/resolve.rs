@@ -1,0 +1,187 @@
+//! Finding entities as callers name them: by id, or by their natural key (a user's email, a
+//! group's, policy's, namespace's or cluster's name). The one place that decides how a name
+//! resolves, for commands and reads alike.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::*;
+use crate::error::DomainError;
+
+/// An existing entity as a caller names it: its id, or its natural key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Key(pub String);
+
+impl Key {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Key {
+    fn from(s: &str) -> Key {
+        Key(s.to_string())
+    }
+}
+
+impl From<String> for Key {
+    fn from(s: String) -> Key {
+        Key(s)
+    }
+}
+
+macro_rules! key_from_id {
+    ($($id:ty),*) => {$(
+        impl From<$id> for Key {
+            fn from(id: $id) -> Key {
+                Key(id.0)
+            }
+        }
+        impl From<&$id> for Key {
+            fn from(id: &$id) -> Key {
+                Key(id.0.clone())
+            }
+        }
+    )*};
+}
+key_from_id!(
+    UserId,
+    GroupId,
+    PolicyId,
+    NamespaceId,
+    ClusterId,
+    TokenId,
+    ServiceAccountId
+);
+
+/// A principal as a caller names it in a rule: by id, or a group by name, or a user by email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrincipalInput {
+    pub kind: PrincipalKind,
+    pub id: String,
+}
+
+/// The kinds of principal a rule can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    User,
+    Group,
+    ServiceAccount,
+}
+
+/// A user, by id or email.
+pub fn user<'a>(state: &'a OrgState, key: &str) -> Result<&'a User, DomainError> {
+    find_user(state, key).ok_or_else(|| DomainError::not_found("user", key))
+}
+
+fn find_user<'a>(state: &'a OrgState, key: &str) -> Option<&'a User> {
+    state
+        .users
+        .get(&UserId(key.to_string()))
+        .or_else(|| state.user_by_email(key))
+}
+
+/// A group, by id or name.
+pub fn group<'a>(state: &'a OrgState, key: &str) -> Result<&'a Group, DomainError> {
+    find_group(state, key).ok_or_else(|| DomainError::not_found("group", key))
+}
+
+fn find_group<'a>(state: &'a OrgState, key: &str) -> Option<&'a Group> {
+    state
+        .groups
+        .get(&GroupId(key.to_string()))
+        .or_else(|| state.group_by_name(key))
+}
+
+/// An access policy, by id or name.
+pub fn policy<'a>(state: &'a OrgState, key: &str) -> Result<&'a AccessPolicy, DomainError> {
+    state
+        .policies
+        .get(&PolicyId(key.to_string()))
+        .or_else(|| state.policies.values().find(|p| p.name == key))
+        .ok_or_else(|| DomainError::not_found("policy", key))
+}
+
+/// A namespace, by id or name.
+pub fn namespace<'a>(state: &'a OrgState, key: &str) -> Result<&'a Namespace, DomainError> {
+    state
+        .namespaces
+        .get(&NamespaceId(key.to_string()))
+        .or_else(|| state.namespaces.values().find(|n| n.name == key))
+        .ok_or_else(|| DomainError::not_found("namespace", key))
+}
+
+/// A cluster, by id or name.
+pub fn cluster<'a>(state: &'a OrgState, key: &str) -> Result<&'a Cluster, DomainError> {
+    state
+        .clusters
+        .get(&ClusterId(key.to_string()))
+        .or_else(|| state.clusters.values().find(|c| c.name == key))
+        .ok_or_else(|| DomainError::not_found("cluster", key))
+}
+
+/// A token, by id.
+pub fn token<'a>(state: &'a OrgState, key: &str) -> Result<&'a ApiToken, DomainError> {
+    state
+        .tokens
+        .get(&TokenId(key.to_string()))
+        .ok_or_else(|| DomainError::not_found("token", key))
+}
+
+/// A principal named in a request body: `unknown_principal` (not `not_found`) when absent,
+/// since the request itself addressed something else.
+pub fn rule_principal(
+    state: &OrgState,
+    input: &PrincipalInput,
+) -> Result<PrincipalRef, DomainError> {
+    let unknown = |kind: &'static str| DomainError::UnknownPrincipal {
+        kind,
+        id: input.id.chars().take(crate::validate::MAX_NAME).collect(),
+    };
+    match input.kind {
+        PrincipalKind::User => find_user(state, &input.id)
+            .map(|u| PrincipalRef::User(u.id.clone()))
+            .ok_or_else(|| unknown("user")),
+        PrincipalKind::Group => find_group(state, &input.id)
+            .map(|g| PrincipalRef::Group(g.id.clone()))
+            .ok_or_else(|| unknown("group")),
+        PrincipalKind::ServiceAccount => {
+            let id = ServiceAccountId(input.id.clone());
+            if state.service_accounts.contains_key(&id) {
+                Ok(PrincipalRef::ServiceAccount(id))
+            } else {
+                Err(unknown("service_account"))
+            }
+        }
+    }
+}
+
+/// A user named in a request body (`unknown_principal` when absent).
+pub fn body_user<'a>(state: &'a OrgState, key: &str) -> Result<&'a User, DomainError> {
+    find_user(state, key).ok_or_else(|| DomainError::UnknownPrincipal {
+        kind: "user",
+        id: key.chars().take(crate::validate::MAX_NAME).collect(),
+    })
+}
+
+/// An acting principal (the subject of a check): a user by id or email, or a service
+/// account by id. `None` when the organization has no such principal.
+pub fn acting_principal(state: &OrgState, key: &str) -> Option<PrincipalId> {
+    if let Some(user) = find_user(state, key) {
+        return Some(PrincipalId::User(user.id.clone()));
+    }
+    let id = ServiceAccountId(key.to_string());
+    state
+        .service_accounts
+        .contains_key(&id)
+        .then_some(PrincipalId::ServiceAccount(id))
+}

@@ -1,0 +1,21 @@
+//! The core's behaviour end to end: commands, invariants and the engine. One test binary,
+//! one module per area.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod batch;
+mod codes;
+mod common;
+mod engine;
+mod groups;
+mod invariants;
+mod namespaces;
+mod policies;
+mod principals;
+mod properties;
+mod time;
+mod tokens;

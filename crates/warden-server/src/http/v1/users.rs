@@ -1,0 +1,193 @@
+//! `/v1/users`: the organization's users.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use warden_client::model as m;
+use warden_core::command::{Key, UserCommand};
+use warden_core::{resolve, Command, Snapshot, Timestamp, User};
+
+use super::{grant, user_status, Answer};
+use crate::http::error::Problems;
+use crate::http::extract::{Json, Path, Query};
+use crate::http::respond::{list, read, written};
+use crate::http::AppState;
+use crate::service::{now, Caller, Service};
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(get_user, update_user))
+        .routes(routes!(deactivate_user))
+        .routes(routes!(reactivate_user))
+        .routes(routes!(user_permissions))
+}
+
+/// A user as the API shows it.
+pub(super) fn user(snapshot: &Snapshot, user: &User, now: Timestamp) -> m::User {
+    let state = snapshot.state();
+    m::User {
+        id: user.id.0.clone(),
+        email: user.email.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        status: user_status(user.status),
+        created_at: user.created_at.0,
+        groups: state
+            .groups_of(&user.id)
+            .filter_map(|g| state.groups.get(g))
+            .map(|g| g.name.clone())
+            .collect(),
+        is_org_admin: snapshot.is_org_admin(user.id.as_str(), now),
+        is_default_admin: state.org.default_admin == user.id,
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct UserFilter {
+    /// Only users with this status.
+    status: Option<m::UserStatus>,
+}
+
+/// The organization's users.
+///
+/// Needs `iam.users.list`.
+#[utoipa::path(get, path = "/v1/users", tag = "users", params(UserFilter),
+    responses((status = 200, body = m::List<m::User>), Problems))]
+async fn list_users(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<UserFilter>,
+) -> Answer {
+    s.require(&caller, "iam.users.list").await?;
+    let snapshot = &caller.compiled.snapshot;
+    let now = now();
+    let items = snapshot
+        .state()
+        .users
+        .values()
+        .filter(|u| filter.status.is_none_or(|s| user_status(u.status) == s))
+        .map(|u| user(snapshot, u, now))
+        .collect();
+    Ok(list(&caller.compiled, items))
+}
+
+/// One user, by id or email.
+///
+/// Needs `iam.users.get`.
+#[utoipa::path(get, path = "/v1/users/{user}", tag = "users",
+    params(("user" = String, Path, description = "User id or email")),
+    responses((status = 200, body = m::User), Problems))]
+async fn get_user(State(s): State<AppState>, caller: Caller, Path(key): Path<String>) -> Answer {
+    s.require(&caller, "iam.users.get").await?;
+    let found = resolve::user(caller.compiled.state(), &key)?;
+    Ok(read(
+        &caller.compiled,
+        user(&caller.compiled.snapshot, found, now()),
+    ))
+}
+
+/// Changes a user's first or last name.
+///
+/// Needs `iam.users.update`.
+#[utoipa::path(patch, path = "/v1/users/{user}", tag = "users", request_body = m::UserUpdate,
+    params(("user" = String, Path, description = "User id or email")),
+    responses((status = 200, body = m::Written<m::User>), Problems))]
+async fn update_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    Json(body): Json<m::UserUpdate>,
+) -> Answer {
+    let command = UserCommand::Update {
+        user: Key(key),
+        first_name: body.first_name,
+        last_name: body.last_name,
+    };
+    user_write(&s, &caller, command.into()).await
+}
+
+async fn user_write(s: &Service, caller: &Caller, command: Command) -> Answer {
+    let done = s.execute(&caller.org, &caller.actor(), command).await?;
+    let snapshot = &done.compiled.snapshot;
+    let item = snapshot
+        .state()
+        .users
+        .get(&done.target().into())
+        .map(|u| user(snapshot, u, now()));
+    Ok(written(StatusCode::OK, &done.compiled, item))
+}
+
+/// Deactivates a user: blocks sign-in and their tokens at once.
+///
+/// Needs `iam.users.deactivate`.
+#[utoipa::path(post, path = "/v1/users/{user}/deactivate", tag = "users",
+    params(("user" = String, Path, description = "User id or email")),
+    responses((status = 200, body = m::Written<m::User>), Problems))]
+async fn deactivate_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Answer {
+    user_write(
+        &s,
+        &caller,
+        UserCommand::Deactivate { user: Key(key) }.into(),
+    )
+    .await
+}
+
+/// Reactivates a deactivated user.
+///
+/// Needs `iam.users.reactivate`.
+#[utoipa::path(post, path = "/v1/users/{user}/reactivate", tag = "users",
+    params(("user" = String, Path, description = "User id or email")),
+    responses((status = 200, body = m::Written<m::User>), Problems))]
+async fn reactivate_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Answer {
+    user_write(
+        &s,
+        &caller,
+        UserCommand::Reactivate { user: Key(key) }.into(),
+    )
+    .await
+}
+
+/// Every action a user may perform, and which policy grants it.
+///
+/// Needs `iam.permissions.list`.
+#[utoipa::path(get, path = "/v1/users/{user}/permissions", tag = "authz",
+    params(("user" = String, Path, description = "User id or email")),
+    responses((status = 200, body = m::Permissions), Problems))]
+async fn user_permissions(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Answer {
+    s.require(&caller, "iam.permissions.list").await?;
+    let found = resolve::user(caller.compiled.state(), &key)?;
+    let actions = caller
+        .compiled
+        .snapshot
+        .permissions(found.id.as_str(), now())
+        .into_iter()
+        .map(|(action, sources)| m::PermittedAction {
+            action,
+            granted_by: sources.into_iter().map(grant).collect(),
+        })
+        .collect();
+    Ok(read(
+        &caller.compiled,
+        m::Permissions {
+            principal: found.id.0.clone(),
+            revision: caller.compiled.revision(),
+            actions,
+        },
+    ))
+}

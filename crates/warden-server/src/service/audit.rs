@@ -1,0 +1,77 @@
+//! Audit events: one per committed command (with its changes), one per refused call.
+
+use warden_core::command::Applied;
+use warden_core::{Actor, AuditEvent, DomainError, OrgId, Outcome, Timestamp};
+
+use super::context::{current_request_id, new_id};
+use super::{Service, ServiceError};
+
+/// The audit event of one committed command.
+pub(crate) fn of_change(
+    org: &OrgId,
+    actor: &Actor,
+    at: Timestamp,
+    revision: u64,
+    applied: &Applied,
+) -> Result<AuditEvent, ServiceError> {
+    Ok(AuditEvent {
+        id: new_id("evt"),
+        org_id: org.clone(),
+        at,
+        actor: actor.describe(),
+        action: applied.action.to_string(),
+        target: applied.target.clone(),
+        outcome: Outcome::Allowed,
+        error_code: None,
+        revision,
+        request_id: current_request_id(),
+        changes: serde_json::to_value(&applied.changes)
+            .map_err(|e| ServiceError::Internal(format!("audit changes: {e}")))?,
+    })
+}
+
+/// Refusals that are denials of a management call (as opposed to malformed input).
+pub(crate) fn is_audited_refusal(e: &DomainError) -> bool {
+    matches!(
+        e,
+        DomainError::Forbidden { .. }
+            | DomainError::SelfPrivilegeChange
+            | DomainError::DefaultAdminProtected
+            | DomainError::LastAdmin
+            | DomainError::ReservedNamespacePermission(_)
+            | DomainError::OperatorOnly
+    )
+}
+
+impl Service {
+    /// Records a refused call before its refusal is answered. A failure to record is logged,
+    /// and the call stays refused.
+    pub(crate) async fn record_refusal(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        code: &str,
+    ) {
+        let event = AuditEvent {
+            id: new_id("evt"),
+            org_id: org.clone(),
+            at: super::context::now(),
+            actor: actor.describe(),
+            action: action.to_string(),
+            target: target
+                .chars()
+                .take(warden_core::validate::MAX_NAME)
+                .collect(),
+            outcome: Outcome::Denied,
+            error_code: Some(code.to_string()),
+            revision: 0,
+            request_id: current_request_id(),
+            changes: serde_json::Value::Array(Vec::new()),
+        };
+        if let Err(e) = self.store.record_audit(&event).await {
+            tracing::error!(error = %e, request_id = %event.request_id, "could not record a refused call in the audit log");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Token authentication: a bearer secret to the principal it acts as, from memory.
+//!
+//! The secret's format and checksum are verified first (no look-up); then its SHA-256 is
+//! looked up in the organization's token index. A token this server does not know may have
+//! been created on another server: the store is asked, unless it said no recently.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use warden_core::token;
+use warden_core::{Actor, OrgId, PrincipalId, Timestamp, TokenId};
+
+use super::context::now;
+use super::{CompiledOrg, Service, ServiceError};
+
+/// How stale a token's recorded last use may get.
+const TOKEN_USE_RESOLUTION_MS: i64 = 60_000;
+/// How long a token the store did not know is refused without asking again. A token
+/// created on another server becomes usable here after at most this long (or at once
+/// after this server's next sync).
+const TOKEN_MISS_TTL_MS: i64 = 2_000;
+/// Most remembered misses; past it, stale ones are dropped (or all, under a flood).
+const TOKEN_MISS_CAPACITY: usize = 100_000;
+
+/// Who is calling: an active principal of an organization, authenticated by a token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub org: OrgId,
+    pub principal: PrincipalId,
+    pub token: TokenId,
+    /// The organization as it was when the caller was authenticated.
+    pub compiled: Arc<CompiledOrg>,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::Principal(self.principal.clone())
+    }
+}
+
+impl Service {
+    /// Verifies a bearer secret: format and checksum first (no look-up), then the hash.
+    pub async fn authenticate(&self, secret: &str) -> Result<Caller, ServiceError> {
+        token::parse_secret(secret).map_err(|_| {
+            ServiceError::Unauthenticated("the bearer token is not a valid Warden token")
+        })?;
+        let hash = token::hash_secret(secret);
+        let known = self
+            .token_orgs
+            .read()
+            .ok()
+            .and_then(|index| index.get(&hash).cloned());
+        let org = match known {
+            Some(org) => org,
+            None => self.find_token_org(hash).await?,
+        };
+        let compiled = self
+            .compiled(&org)
+            .ok_or(ServiceError::Unauthenticated("unknown or revoked token"))?;
+        let token = compiled
+            .tokens
+            .get(&hash)
+            .ok_or(ServiceError::Unauthenticated("unknown or revoked token"))?;
+        let now = now();
+        if token.expires_at.is_some_and(|at| at <= now) {
+            return Err(ServiceError::TokenExpired);
+        }
+        if !compiled.snapshot.is_active(token.owner.as_str()) {
+            return Err(ServiceError::Unauthenticated(
+                "the token's principal is deactivated",
+            ));
+        }
+        let recorded = token.last_recorded.load(Ordering::Relaxed);
+        if now.0 - recorded >= TOKEN_USE_RESOLUTION_MS {
+            token.last_recorded.store(now.0, Ordering::Relaxed);
+            if let Ok(mut usage) = self.token_usage.lock() {
+                usage.insert(token.id.clone(), now);
+            }
+        }
+        let (principal, token_id) = (token.owner.clone(), token.id.clone());
+        Ok(Caller {
+            org,
+            principal,
+            token: token_id,
+            compiled,
+        })
+    }
+
+    /// The organization of a token this server does not know: perhaps created on another
+    /// server. The store is asked, unless it said no recently (a stream of well-formed
+    /// made-up tokens must not become a stream of queries).
+    async fn find_token_org(&self, hash: [u8; 32]) -> Result<OrgId, ServiceError> {
+        let now = now();
+        let recently_missed = self
+            .token_misses
+            .lock()
+            .ok()
+            .and_then(|misses| misses.get(&hash).copied())
+            .is_some_and(|at| now.0 - at.0 < TOKEN_MISS_TTL_MS);
+        if recently_missed {
+            return Err(ServiceError::Unauthenticated("unknown or revoked token"));
+        }
+        let Some(org) = self.store.org_of_token(&token::to_hex(&hash)).await? else {
+            if let Ok(mut misses) = self.token_misses.lock() {
+                if misses.len() >= TOKEN_MISS_CAPACITY {
+                    misses.retain(|_, at| now.0 - at.0 < TOKEN_MISS_TTL_MS);
+                    if misses.len() >= TOKEN_MISS_CAPACITY {
+                        misses.clear();
+                    }
+                }
+                misses.insert(hash, now);
+            }
+            return Err(ServiceError::Unauthenticated("unknown or revoked token"));
+        };
+        self.reload(&org).await?;
+        Ok(org)
+    }
+
+    /// Writes the last-used times collected since the previous call.
+    pub async fn flush_token_usage(&self) -> Result<(), ServiceError> {
+        let used: Vec<(TokenId, Timestamp)> = match self.token_usage.lock() {
+            Ok(mut usage) => usage.drain().collect(),
+            Err(_) => return Ok(()),
+        };
+        if used.is_empty() {
+            return Ok(());
+        }
+        Ok(self.store.touch_tokens(&used).await?)
+    }
+}

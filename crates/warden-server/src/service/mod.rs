@@ -1,0 +1,557 @@
+//! The running service, free of HTTP: every organization's compiled snapshot in memory, the
+//! write path that keeps them in step with the store, token authentication, the audit log
+//! and the outbox worker. The HTTP layer (`crate::http`) translates requests into calls
+//! here and [`ServiceError`]s into problem details.
+//!
+//! Reads and checks never touch SQL: they load the organization's current [`CompiledOrg`]
+//! (lock-free, `ArcSwap`). A write takes the organization's write lock, runs the commands in
+//! the core against the current snapshot, commits the resulting changes, audit events and
+//! outbox items with an optimistic revision check (so replicas sharing a PostgreSQL database
+//! serialize per organization), and publishes the new snapshot before the write returns.
+
+mod audit;
+mod auth;
+mod compiled;
+pub mod context;
+mod error;
+pub mod outbox;
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use rustc_hash::FxHashMap;
+use tokio::sync::{watch, Notify};
+use warden_core::command::{FirstUser, Key, TokenCommand, TokenLifetime};
+use warden_core::token;
+use warden_core::{
+    Actor, Catalog, Command, CommandContext, Executed, OrgId, OrgState, Timestamp, TokenId,
+};
+use warden_store::{Commit, OutboxItem, Store, StoreError};
+
+pub use self::auth::Caller;
+pub use self::compiled::CompiledOrg;
+pub use self::context::{new_personal_secret, now, NewSecret, SystemContext};
+pub use self::error::ServiceError;
+pub use self::outbox::Mailer;
+
+struct OrgEntry {
+    compiled: ArcSwap<CompiledOrg>,
+    /// Makes "compare revisions, then publish" atomic, so a slow reload can never publish
+    /// an older snapshot over a newer one.
+    install_lock: Mutex<()>,
+    /// Serializes this server's writes to the organization (the store's revision check
+    /// serializes them across servers).
+    write_lock: tokio::sync::Mutex<()>,
+    revision: watch::Sender<u64>,
+}
+
+/// Server settings that affect behaviour (not where it listens).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a check with `at_least_revision` waits for this server to catch up.
+    pub revision_wait: Duration,
+    /// How often to look for changes written by other servers sharing the database.
+    pub sync_interval: Duration,
+    /// Where emails go; `None` leaves them waiting in the outbox.
+    pub mailer: Option<Mailer>,
+    /// How often the outbox worker looks for due items (it also wakes after each commit).
+    pub outbox_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            revision_wait: Duration::from_secs(2),
+            sync_interval: Duration::from_secs(2),
+            mailer: None,
+            outbox_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a write returns: the organization after it, and the ids of what each command
+/// created or changed.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub compiled: Arc<CompiledOrg>,
+    pub targets: Vec<String>,
+}
+
+impl Written {
+    /// The target of the first (for a single command, the only) command.
+    pub fn target(&self) -> &str {
+        self.targets.first().map_or("", String::as_str)
+    }
+}
+
+pub struct Service {
+    catalog: Arc<Catalog>,
+    store: Store,
+    settings: Settings,
+    orgs: ArcSwap<FxHashMap<OrgId, Arc<OrgEntry>>>,
+    /// Serializes additions to `orgs` (rare: a new organization).
+    orgs_add: Mutex<()>,
+    /// Token hash → organization, for every token ever seen by this server. Stale entries
+    /// are harmless: the organization's compiled token index is the authority.
+    token_orgs: RwLock<FxHashMap<[u8; 32], OrgId>>,
+    /// Tokens used since the last flush, with when.
+    token_usage: Mutex<FxHashMap<TokenId, Timestamp>>,
+    /// Hashes the store recently did not know, with when it said so.
+    token_misses: Mutex<FxHashMap<[u8; 32], Timestamp>>,
+    /// This server's name when it claims outbox items.
+    worker_id: String,
+    /// Wakes the outbox worker after a commit that asked for effects.
+    outbox_ready: Notify,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("organizations", &self.orgs.load().len())
+            .field("worker_id", &self.worker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Loads every organization from the store and compiles its snapshot.
+    pub async fn open(
+        store: Store,
+        catalog: Arc<Catalog>,
+        settings: Settings,
+    ) -> Result<Arc<Service>, ServiceError> {
+        let service = Arc::new(Service {
+            catalog,
+            store,
+            settings,
+            orgs: ArcSwap::from_pointee(FxHashMap::default()),
+            orgs_add: Mutex::new(()),
+            token_orgs: RwLock::new(FxHashMap::default()),
+            token_usage: Mutex::new(FxHashMap::default()),
+            token_misses: Mutex::new(FxHashMap::default()),
+            worker_id: context::new_id("wrk"),
+            outbox_ready: Notify::new(),
+        });
+        let now = now();
+        for state in service.store.load_all().await? {
+            service.install_state(state, now);
+        }
+        Ok(service)
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn entry(&self, org: &OrgId) -> Result<Arc<OrgEntry>, ServiceError> {
+        self.orgs.load().get(org).cloned().ok_or_else(|| {
+            ServiceError::Domain(warden_core::DomainError::NotFound {
+                kind: "organization",
+                id: org.0.clone(),
+            })
+        })
+    }
+
+    /// The organization as this server currently serves it.
+    pub fn compiled(&self, org: &OrgId) -> Option<Arc<CompiledOrg>> {
+        self.orgs.load().get(org).map(|e| e.compiled.load_full())
+    }
+
+    pub fn org_ids(&self) -> Vec<OrgId> {
+        self.orgs.load().keys().cloned().collect()
+    }
+
+    fn install_state(&self, state: OrgState, now: Timestamp) -> Arc<CompiledOrg> {
+        self.install(CompiledOrg::compile(
+            self.catalog.clone(),
+            Arc::new(state),
+            now,
+        ))
+    }
+
+    /// Publishes a compiled organization, unless a newer one is already published.
+    fn install(&self, compiled: CompiledOrg) -> Arc<CompiledOrg> {
+        let compiled = Arc::new(compiled);
+        let org = compiled.state().org.id.clone();
+        if let Ok(mut index) = self.token_orgs.write() {
+            for hash in compiled.tokens.keys() {
+                index.insert(*hash, org.clone());
+            }
+        }
+        let entry = match self.orgs.load().get(&org).cloned() {
+            Some(entry) => entry,
+            None => {
+                let _adding = self.orgs_add.lock();
+                // Another caller may have added it meanwhile: look again under the lock.
+                match self.orgs.load().get(&org).cloned() {
+                    Some(entry) => entry,
+                    None => {
+                        let mut map = FxHashMap::clone(&self.orgs.load());
+                        let (tx, _rx) = watch::channel(compiled.revision());
+                        map.insert(
+                            org,
+                            Arc::new(OrgEntry {
+                                compiled: ArcSwap::new(compiled.clone()),
+                                install_lock: Mutex::new(()),
+                                write_lock: tokio::sync::Mutex::new(()),
+                                revision: tx,
+                            }),
+                        );
+                        self.orgs.store(Arc::new(map));
+                        return compiled;
+                    }
+                }
+            }
+        };
+        let _installing = entry.install_lock.lock();
+        let current = entry.compiled.load_full();
+        if current.revision() >= compiled.revision() {
+            return current;
+        }
+        entry.compiled.store(compiled.clone());
+        entry.revision.send_replace(compiled.revision());
+        compiled
+    }
+
+    /// Reloads an organization from the store (written by another server).
+    pub async fn reload(&self, org: &OrgId) -> Result<Option<Arc<CompiledOrg>>, ServiceError> {
+        let now = now();
+        Ok(self
+            .store
+            .load_org(org)
+            .await?
+            .map(|s| self.install_state(s, now)))
+    }
+
+    /// Picks up organizations other servers created or changed.
+    pub async fn sync_from_store(&self) -> Result<usize, ServiceError> {
+        let mut reloaded = 0;
+        for (org, revision) in self.store.org_revisions().await? {
+            let known = self.compiled(&org).map(|v| v.revision());
+            if known.is_none_or(|r| r < revision) && self.reload(&org).await?.is_some() {
+                reloaded += 1;
+            }
+        }
+        Ok(reloaded)
+    }
+
+    /// Waits until this server's snapshot of `org` is at least `revision`.
+    pub async fn wait_for_revision(
+        &self,
+        org: &OrgId,
+        revision: u64,
+    ) -> Result<Arc<CompiledOrg>, ServiceError> {
+        let entry = self.entry(org)?;
+        if entry.compiled.load().revision() >= revision {
+            return Ok(entry.compiled.load_full());
+        }
+        // Another server may have written it: ask the store for the revision (one row) and
+        // load the organization only if that reaches the one asked for.
+        if self
+            .store
+            .org_revision(org)
+            .await?
+            .is_some_and(|stored| stored >= revision)
+        {
+            if let Some(compiled) = self.reload(org).await? {
+                if compiled.revision() >= revision {
+                    return Ok(compiled);
+                }
+            }
+        }
+        let mut rx = entry.revision.subscribe();
+        let reached = tokio::time::timeout(self.settings.revision_wait, async {
+            rx.wait_for(|r| *r >= revision).await.is_ok()
+        })
+        .await
+        .unwrap_or(false);
+        let compiled = entry.compiled.load_full();
+        if reached || compiled.revision() >= revision {
+            Ok(compiled)
+        } else {
+            Err(ServiceError::RevisionNotReached {
+                requested: revision,
+                current: compiled.revision(),
+            })
+        }
+    }
+
+    /// Authorizes a read: the engine answers from the caller's snapshot; a denial is
+    /// audited before it is answered.
+    pub async fn require(&self, caller: &Caller, action: &'static str) -> Result<(), ServiceError> {
+        if caller
+            .compiled
+            .snapshot
+            .check(caller.principal.as_str(), action, now())
+            .unwrap_or(false)
+        {
+            return Ok(());
+        }
+        self.record_refusal(&caller.org, &caller.actor(), action, "", "forbidden")
+            .await;
+        Err(ServiceError::Domain(warden_core::DomainError::Forbidden {
+            action: action.to_string(),
+        }))
+    }
+
+    /// Runs a command for `actor` and commits it; the new snapshot is published before
+    /// this returns.
+    pub async fn execute(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        command: Command,
+    ) -> Result<Written, ServiceError> {
+        self.execute_all(org, actor, vec![command])
+            .await
+            .map_err(|e| match e {
+                ServiceError::Batch(batch) => ServiceError::Domain(batch.error),
+                other => other,
+            })
+    }
+
+    /// Runs several commands as one change (one revision, one transaction, one audit event
+    /// per command, all or nothing) and commits it.
+    pub async fn execute_all(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        commands: Vec<Command>,
+    ) -> Result<Written, ServiceError> {
+        let entry = self.entry(org)?;
+        let _write = entry.write_lock.lock().await;
+        for _attempt in 0..5 {
+            let current = entry.compiled.load_full();
+            let mut ctx = SystemContext::new();
+            let executed = match warden_core::execute_all(
+                &current.snapshot,
+                actor,
+                commands.clone(),
+                &mut ctx,
+            ) {
+                Ok(executed) => executed,
+                Err(e) => {
+                    if audit::is_audited_refusal(&e.error) {
+                        let refused = commands.get(e.index);
+                        let action = refused.map_or("", |c| c.required_action());
+                        let target = refused
+                            .map(|c| c.audit_target(current.state()))
+                            .unwrap_or_default();
+                        self.record_refusal(org, actor, action, &target, e.error.code())
+                            .await;
+                    }
+                    return Err(ServiceError::Batch(e));
+                }
+            };
+            match self
+                .commit(org, current.revision(), actor, &executed, ctx.now())
+                .await
+            {
+                Ok(()) => {
+                    let targets = executed.applied.iter().map(|a| a.target.clone()).collect();
+                    let has_effects = !executed.effects.is_empty();
+                    let compiled = self.install(CompiledOrg::new(executed.snapshot));
+                    if has_effects {
+                        self.outbox_ready.notify_one();
+                    }
+                    return Ok(Written { compiled, targets });
+                }
+                Err(ServiceError::Store(StoreError::RevisionConflict { .. })) => {
+                    // Another server wrote first: take its state and run the commands again.
+                    self.reload(org).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ServiceError::ConcurrentModification)
+    }
+
+    /// Commits an executed batch: its changes, an audit event per command, an outbox item
+    /// per effect.
+    async fn commit(
+        &self,
+        org: &OrgId,
+        expected_revision: u64,
+        actor: &Actor,
+        executed: &Executed,
+        at: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let (changes, events, outbox) = Self::records(org, actor, executed, at)?;
+        self.store
+            .commit(
+                org,
+                expected_revision,
+                Commit {
+                    changes: &changes,
+                    audit: &events,
+                    outbox: &outbox,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// What a commit of `executed` writes besides its revision.
+    #[allow(clippy::type_complexity)]
+    fn records<'a>(
+        org: &OrgId,
+        actor: &Actor,
+        executed: &'a Executed,
+        at: Timestamp,
+    ) -> Result<
+        (
+            Vec<&'a warden_core::command::Change>,
+            Vec<warden_core::AuditEvent>,
+            Vec<OutboxItem>,
+        ),
+        ServiceError,
+    > {
+        let changes = executed.changes().collect();
+        let events = executed
+            .applied
+            .iter()
+            .map(|applied| audit::of_change(org, actor, at, executed.revision(), applied))
+            .collect::<Result<Vec<_>, _>>()?;
+        let outbox = executed
+            .effects
+            .iter()
+            .map(|effect| OutboxItem::new(context::new_id("eff"), org.clone(), effect.clone(), at))
+            .collect();
+        Ok((changes, events, outbox))
+    }
+
+    /// Creates an organization with its first admin, and a personal token for that admin.
+    /// Returns the organization and the token's secret (shown once) and id.
+    pub async fn create_organization(
+        &self,
+        name: &str,
+        first: FirstUser,
+        lifetime: TokenLifetime,
+    ) -> Result<(Arc<CompiledOrg>, String, TokenId), ServiceError> {
+        let mut ctx = SystemContext::new();
+        let mut created = None;
+        for _ in 0..10 {
+            let bytes: [u8; 3] = context::random_bytes();
+            let id = OrgId(token::to_hex(&bytes));
+            if self.compiled(&id).is_some() {
+                continue;
+            }
+            let executed = warden_core::new_organization(
+                &self.catalog,
+                id.clone(),
+                name,
+                first.clone(),
+                &mut ctx,
+            )?;
+            let (changes, events, outbox) =
+                Self::records(&id, &Actor::System, &executed, ctx.now())?;
+            let state = executed.state().clone();
+            let commit = Commit {
+                changes: &changes,
+                audit: &events,
+                outbox: &outbox,
+            };
+            match self
+                .store
+                .create_organization(&state.org, state.revision, commit)
+                .await
+            {
+                Ok(()) => {
+                    drop(changes);
+                    created = Some(executed.snapshot);
+                    break;
+                }
+                Err(StoreError::OrgExists(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let snapshot = created.ok_or_else(|| {
+            ServiceError::Internal("no free organization id after 10 attempts".to_string())
+        })?;
+        let org = snapshot.state().org.id.clone();
+        let admin = snapshot.state().org.default_admin.clone();
+        self.install(CompiledOrg::new(snapshot));
+        self.issue_personal_token(
+            &org,
+            &Actor::user(admin.clone()),
+            Key::from(&admin),
+            "initial admin token",
+            "",
+            lifetime,
+        )
+        .await
+    }
+
+    /// Creates a personal token for `owner` on behalf of `actor` (the owner itself, or the
+    /// system). Returns the organization after it, the secret (shown once) and the token id.
+    pub async fn issue_personal_token(
+        &self,
+        org: &OrgId,
+        actor: &Actor,
+        owner: Key,
+        name: &str,
+        note: &str,
+        lifetime: TokenLifetime,
+    ) -> Result<(Arc<CompiledOrg>, String, TokenId), ServiceError> {
+        let secret = new_personal_secret();
+        let written = self
+            .execute(
+                org,
+                actor,
+                TokenCommand::CreatePersonal {
+                    owner,
+                    name: name.to_string(),
+                    note: note.to_string(),
+                    lifetime,
+                    secret_hash: secret.hash_hex,
+                    display_prefix: secret.display_prefix,
+                }
+                .into(),
+            )
+            .await?;
+        let token = TokenId(written.target().to_string());
+        Ok((written.compiled, secret.secret, token))
+    }
+
+    /// Background upkeep: picks up other servers' writes, flushes token usage, and carries
+    /// out the outbox.
+    pub fn spawn_background(self: &Arc<Self>) {
+        let service = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(service.settings.sync_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = service.sync_from_store().await {
+                    tracing::warn!(error = %e, "sync from store failed");
+                }
+                if let Err(e) = service.flush_token_usage().await {
+                    tracing::warn!(error = %e, "token usage flush failed");
+                }
+            }
+        });
+        if self.settings.mailer.is_some() {
+            let service = Arc::clone(self);
+            tokio::spawn(async move {
+                loop {
+                    match service.deliver_outbox().await {
+                        // A full batch: there may be more waiting.
+                        Ok(n) if n > 0 => continue,
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "outbox delivery failed"),
+                    }
+                    let _ = tokio::time::timeout(
+                        service.settings.outbox_interval,
+                        service.outbox_ready.notified(),
+                    )
+                    .await;
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Every change and every refused management call is in the audit log, recorded before the
+//! call is answered.
+
+use warden_client::model::{ChangeOp, GroupInput, Outcome};
+
+use crate::common::{problem_of, Server};
+
+#[tokio::test]
+async fn changes_and_denials_are_audited_before_the_answer() {
+    let s = Server::start().await;
+    let (_, nobody) = s.user("nobody@acme.test").await;
+    s.admin_client
+        .create_group(&GroupInput {
+            name: "audited".into(),
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+    problem_of(
+        s.client(&nobody)
+            .create_group(&GroupInput {
+                name: "sneaky".into(),
+                description: String::new(),
+            })
+            .await,
+        403,
+        "forbidden",
+    );
+    // No waiting: a refusal is recorded before it is answered.
+    let items = s
+        .admin_client
+        .audit_events(Some(50), None)
+        .await
+        .unwrap()
+        .items;
+    let created = items
+        .iter()
+        .find(|e| e.action == "iam.groups.create" && e.outcome == Outcome::Allowed)
+        .expect("the group creation is audited");
+    assert_eq!(created.actor, format!("user:{}", s.admin));
+    assert_eq!(created.changes.len(), 1);
+    assert_eq!(created.changes[0].op, ChangeOp::Put);
+    assert!(created.changes[0]
+        .after
+        .as_ref()
+        .unwrap()
+        .to_string()
+        .contains("audited"));
+    assert!(!created.request_id.is_empty());
+    let denied = items
+        .iter()
+        .find(|e| e.outcome == Outcome::Denied)
+        .expect("the refused call is audited");
+    assert_eq!(denied.action, "iam.groups.create");
+    assert_eq!(denied.error_code.as_deref(), Some("forbidden"));
+    assert!(denied.changes.is_empty());
+    // A refused change to an existing entity names it by id, however the caller named it.
+    problem_of(
+        s.admin_client
+            .remove_group_member("admin", s.admin.as_str())
+            .await,
+        409,
+        "last_admin",
+    );
+    let admin_group = s.admin_client.group("admin").await.unwrap().id;
+    let items = s
+        .admin_client
+        .audit_events(Some(50), None)
+        .await
+        .unwrap()
+        .items;
+    assert!(
+        items
+            .iter()
+            .any(|e| e.error_code.as_deref() == Some("last_admin") && e.target == admin_group),
+        "the refused membership change is audited with its group's id"
+    );
+    // No secret or hash ever lands in the audit log.
+    let all = serde_json::to_string(&s.admin_client.audit_events(Some(1000), None).await.unwrap())
+        .unwrap();
+    assert!(!all.contains(&s.admin_token));
+    assert!(!all.contains("secret_hash"));
+}
+
+#[tokio::test]
+async fn a_batch_is_one_revision_with_one_audit_event_per_command() {
+    let s = Server::start().await;
+    let before = s.revision();
+    // `user` adds a user and their token in one batch.
+    let (u, _) = s.user("batch@acme.test").await;
+    assert_eq!(s.revision(), before + 1);
+    let items = s
+        .admin_client
+        .audit_events(Some(10), None)
+        .await
+        .unwrap()
+        .items;
+    let of_batch: Vec<_> = items.iter().filter(|e| e.revision == before + 1).collect();
+    let mut actions: Vec<&str> = of_batch.iter().map(|e| e.action.as_str()).collect();
+    actions.sort();
+    assert_eq!(actions, ["iam.users.invite", "tokens.personal.create"]);
+    assert!(of_batch.iter().any(|e| e.target == u.0));
+    assert_eq!(of_batch[0].request_id, of_batch[1].request_id);
+}

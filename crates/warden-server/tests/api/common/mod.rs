@@ -1,0 +1,33 @@
+//! The harness every area's tests share.
+
+mod server;
+
+use serde_json::Value;
+pub use server::*;
+
+/// `body` is a problem document with this status and code.
+pub fn assert_problem(status: u16, body: &Value, want_status: u16, code: &str) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], want_status);
+    assert_eq!(body["type"], format!("urn:warden:problem:{code}"));
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    assert!(body["request_id"].as_str().is_some_and(|d| !d.is_empty()));
+}
+
+/// The problem of a refused client call, with its status and code checked.
+pub fn problem_of<T: std::fmt::Debug>(
+    result: Result<T, warden_client::ClientError>,
+    status: u16,
+    code: &str,
+) -> warden_client::model::Problem {
+    match result {
+        Err(warden_client::ClientError::Api(p)) => {
+            assert_eq!((p.status, p.code.as_str()), (status, code), "{p:?}");
+            assert!(!p.detail.is_empty() && !p.request_id.is_empty(), "{p:?}");
+            p
+        }
+        other => panic!("expected {status} {code}, got {other:?}"),
+    }
+}

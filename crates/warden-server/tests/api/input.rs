@@ -1,0 +1,393 @@
+//! Bad input gets a problem document with a stable code, and changes nothing: malformed
+//! JSON, the wrong shape, unknown fields (on every endpoint that takes a body), unknown
+//! names, over-long values, over-large bodies, targets and headers.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::common::{assert_problem, Server};
+
+#[tokio::test]
+async fn bad_input_gets_problem_details_and_changes_nothing() {
+    let s = Server::start().await;
+    let admin = s.admin_token.clone();
+    let before = s.revision();
+    let groups_before = s.admin_client.groups().await.unwrap().items.len();
+
+    // Malformed JSON.
+    let (status, body, _) = s
+        .send(
+            s.request(Method::POST, "/v1/groups")
+                .bearer_auth(&admin)
+                .header("content-type", "application/json")
+                .body("{\"name\": "),
+        )
+        .await;
+    assert_problem(status, &body, 400, "malformed_json");
+    // Trailing garbage after the object.
+    let (status, body, _) = s
+        .send(
+            s.request(Method::POST, "/v1/groups")
+                .bearer_auth(&admin)
+                .header("content-type", "application/json")
+                .body("{\"name\": \"g\"} x"),
+        )
+        .await;
+    assert_problem(status, &body, 400, "malformed_json");
+    // Not JSON at all.
+    let (status, body, _) = s
+        .send(
+            s.request(Method::POST, "/v1/groups")
+                .bearer_auth(&admin)
+                .body("name=x"),
+        )
+        .await;
+    assert_problem(status, &body, 415, "unsupported_media_type");
+    // Wrong shape.
+    let (status, body, _) = s
+        .raw(
+            Method::POST,
+            "/v1/groups",
+            Some(&admin),
+            Some(json!({"name": 5})),
+        )
+        .await;
+    assert_problem(status, &body, 422, "invalid_body");
+    let cases = [
+        (
+            json!({"name": "p1", "rules": [{"principal": {"kind": "group", "id": "admin"}, "roles": ["god-mode"]}]}),
+            "/v1/policies",
+            422,
+            "unknown_role",
+        ),
+        (
+            json!({"name": "p2", "rules": [{"principal": {"kind": "user", "id": "ghost@acme.test"}, "roles": ["cks-viewer"]}]}),
+            "/v1/policies",
+            422,
+            "unknown_principal",
+        ),
+        // Principal kinds and token lifetimes are enums of the schema.
+        (
+            json!({"name": "p3", "rules": [{"principal": {"kind": "robot", "id": "x"}, "roles": ["cks-viewer"]}]}),
+            "/v1/policies",
+            422,
+            "invalid_body",
+        ),
+        (
+            json!({"name": "admin"}),
+            "/v1/groups",
+            409,
+            "duplicate_name",
+        ),
+        (
+            json!({"name": "read", "rules": []}),
+            "/v1/policies",
+            409,
+            "duplicate_name",
+        ),
+        (
+            json!({"name": "x".repeat(10_000)}),
+            "/v1/groups",
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"name": "y".repeat(200), "rules": []}),
+            "/v1/policies",
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"name": "ok", "description": "d".repeat(5000)}),
+            "/v1/groups",
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"name": "Not A Label"}),
+            "/v1/namespaces",
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"name": "ns1", "access": [{"user": "ghost@acme.test"}]}),
+            "/v1/namespaces",
+            422,
+            "unknown_principal",
+        ),
+        (
+            json!({"name": "c", "api_server_url": "http://plain"}),
+            "/v1/clusters",
+            422,
+            "invalid_field",
+        ),
+        // Control characters in a CA bundle are refused (PostgreSQL cannot store NUL).
+        (
+            json!({"name": "c", "api_server_url": "https://k", "ca_bundle": "-----BEGIN CERTIFICATE-----\u{0}"}),
+            "/v1/clusters",
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"name": "t", "expires_in": "forever"}),
+            "/v1/tokens",
+            422,
+            "invalid_body",
+        ),
+    ];
+    for (body, path, status, code) in cases {
+        let (got, problem, _) = s.raw(Method::POST, path, Some(&admin), Some(body)).await;
+        assert_problem(got, &problem, status, code);
+    }
+    // A body over the limit.
+    let huge = json!({"name": "big", "description": "z".repeat(2 * 1024 * 1024)});
+    let (status, problem, _) = s
+        .raw(Method::POST, "/v1/groups", Some(&admin), Some(huge))
+        .await;
+    assert_problem(status, &problem, 413, "payload_too_large");
+    // Unknown things.
+    let (status, problem, _) = s
+        .raw(Method::GET, "/v1/groups/no-such-group", Some(&admin), None)
+        .await;
+    assert_problem(status, &problem, 404, "not_found");
+    let (status, problem, _) = s
+        .raw(Method::GET, "/v1/nothing-here", Some(&admin), None)
+        .await;
+    assert_problem(status, &problem, 404, "no_such_endpoint");
+    let (status, problem, _) = s.raw(Method::DELETE, "/v1/roles", Some(&admin), None).await;
+    assert_problem(status, &problem, 405, "method_not_allowed");
+    let (status, problem, _) = s
+        .raw(Method::GET, "/v1/users?status=sleeping", Some(&admin), None)
+        .await;
+    assert_problem(status, &problem, 422, "invalid_field");
+
+    // Nothing was written by any of it.
+    assert_eq!(s.revision(), before);
+    assert_eq!(
+        s.admin_client.groups().await.unwrap().items.len(),
+        groups_before
+    );
+}
+
+/// Every endpoint that takes a body, with a valid body for it: `(method, path, body)`.
+fn bodies(user: &str) -> Vec<(Method, String, Value)> {
+    let rule = json!({"principal": {"kind": "user", "id": user}, "roles": ["cks-viewer"]});
+    vec![
+        (
+            Method::PATCH,
+            "/v1/organization".into(),
+            json!({"name": "Acme Corp"}),
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/users/{user}"),
+            json!({"first_name": "O"}),
+        ),
+        (
+            Method::POST,
+            "/v1/groups".into(),
+            json!({"name": "strict", "description": ""}),
+        ),
+        (
+            Method::PATCH,
+            "/v1/groups/read".into(),
+            json!({"description": "d"}),
+        ),
+        (
+            Method::POST,
+            "/v1/policies".into(),
+            json!({"name": "strict", "rules": [rule]}),
+        ),
+        (
+            Method::PUT,
+            "/v1/policies/metrics".into(),
+            json!({"name": "metrics", "rules": [
+            {"principal": {"kind": "group", "id": "metrics"}, "roles": ["observability-viewer"]}]}),
+        ),
+        (
+            Method::POST,
+            "/v1/namespaces".into(),
+            json!({"name": "strict", "access": [{"user": user}]}),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/namespaces/base/access/{user}"),
+            json!({"permissions": ["r:full"]}),
+        ),
+        (
+            Method::POST,
+            "/v1/clusters".into(),
+            json!({"name": "strict", "api_server_url": "https://k8s.example.com"}),
+        ),
+        (
+            Method::PATCH,
+            "/v1/clusters/base".into(),
+            json!({"ca_bundle": ""}),
+        ),
+        (Method::POST, "/v1/tokens".into(), json!({"name": "strict"})),
+        (
+            Method::POST,
+            "/v1/authz/check".into(),
+            json!({"checks": [{"principal": user, "action": "cks.clusters.list"}]}),
+        ),
+    ]
+}
+
+/// Adds `field` to the object at `path` (a list of keys and indexes) inside `body`.
+fn with_field(mut body: Value, path: &[&str], field: &str) -> Value {
+    let mut at = &mut body;
+    for step in path {
+        at = match step.parse::<usize>() {
+            Ok(i) => &mut at[i],
+            Err(_) => &mut at[*step],
+        };
+    }
+    at[field] = json!(true);
+    body
+}
+
+#[tokio::test]
+async fn every_body_refuses_an_unknown_field_naming_it_and_an_array_for_an_object() {
+    let s = Server::start().await;
+    let (u, _) = s.user("strict@acme.test").await;
+    s.admin_client
+        .create_namespace(&warden_client::model::NamespaceInput {
+            name: "base".into(),
+            access: vec![],
+        })
+        .await
+        .unwrap();
+    s.admin_client
+        .create_cluster(&warden_client::model::ClusterInput {
+            name: "base".into(),
+            api_server_url: "https://k8s.example.com".into(),
+            ca_bundle: String::new(),
+        })
+        .await
+        .unwrap();
+    let admin = s.admin_token.clone();
+    for (method, path, body) in bodies(u.as_str()) {
+        let before = s.revision();
+        // At the top level.
+        let (status, problem, _) = s
+            .raw(
+                method.clone(),
+                &path,
+                Some(&admin),
+                Some(with_field(body.clone(), &[], "surprise")),
+            )
+            .await;
+        assert_problem(status, &problem, 400, "unknown_field");
+        assert_eq!(problem["field"], "surprise", "{method} {path}");
+        // An array where the object is expected.
+        let values: Vec<Value> = body.as_object().unwrap().values().cloned().collect();
+        let (status, problem, _) = s
+            .raw(
+                method.clone(),
+                &path,
+                Some(&admin),
+                Some(Value::Array(values)),
+            )
+            .await;
+        assert_problem(status, &problem, 422, "invalid_body");
+        assert_eq!(s.revision(), before, "{method} {path} wrote something");
+        // The valid body goes through.
+        let (status, answer, _) = s.raw(method.clone(), &path, Some(&admin), Some(body)).await;
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {answer}"
+        );
+    }
+    // Nested objects refuse unknown fields too, named by their path.
+    let nested = [
+        (
+            "/v1/policies",
+            json!({"name": "n1", "rules": [{"principal": {"kind": "user", "id": u.0}, "roles": ["cks-viewer"], "effect": "deny"}]}),
+            "rules[0].effect",
+        ),
+        (
+            "/v1/policies",
+            json!({"name": "n2", "rules": [{"principal": {"kind": "user", "id": u.0, "tenant": "x"}, "roles": ["cks-viewer"]}]}),
+            "rules[0].principal.tenant",
+        ),
+        (
+            "/v1/namespaces",
+            json!({"name": "n3", "access": [{"user": u.0, "role": "admin"}]}),
+            "access[0].role",
+        ),
+        (
+            "/v1/authz/check",
+            json!({"checks": [{"principal": u.0, "action": "cks.clusters.list", "resource": "x"}]}),
+            "checks[0].resource",
+        ),
+    ];
+    for (path, body, field) in nested {
+        let (status, problem, _) = s.raw(Method::POST, path, Some(&admin), Some(body)).await;
+        assert_problem(status, &problem, 400, "unknown_field");
+        assert_eq!(problem["field"], field);
+    }
+}
+
+#[tokio::test]
+async fn fields_that_used_to_be_dropped_silently_are_refused() {
+    let s = Server::start().await;
+    let admin = s.admin_token.clone();
+    let before = s.revision();
+    // A deny rule would have become a grant: there are no deny rules.
+    let (u, _) = s.user("deny@acme.test").await;
+    let (status, problem, _) = s
+        .raw(
+            Method::POST,
+            "/v1/policies",
+            Some(&admin),
+            Some(json!({"name": "deny-it", "rules": [{"principal": {"kind": "user", "id": u.0}, "roles": ["cks-admin"], "effect": "deny"}]})),
+        )
+        .await;
+    assert_problem(status, &problem, 400, "unknown_field");
+    assert!(!s.check(&admin, &u, "cks.clusters.create").await);
+    // The default admin is changed by a platform operator only.
+    let (status, problem, _) = s
+        .raw(
+            Method::PATCH,
+            "/v1/organization",
+            Some(&admin),
+            Some(json!({"name": "Acme", "default_admin": u.0})),
+        )
+        .await;
+    assert_problem(status, &problem, 400, "unknown_field");
+    assert_eq!(problem["field"], "default_admin");
+    // A token does not take scopes (yet): it would carry the user's full rights.
+    let (status, problem, _) = s
+        .raw(
+            Method::POST,
+            "/v1/tokens",
+            Some(&admin),
+            Some(json!({"name": "narrow", "scopes": ["cks.clusters.list"]})),
+        )
+        .await;
+    assert_problem(status, &problem, 400, "unknown_field");
+    assert_eq!(problem["field"], "scopes");
+    assert_eq!(
+        s.revision(),
+        before + 1,
+        "only the user's creation was written"
+    );
+}
+
+#[tokio::test]
+async fn over_long_targets_and_headers_get_problem_documents() {
+    let s = Server::start().await;
+    let long = format!("/v1/groups/{}", "a".repeat(10_000));
+    let (status, problem, headers) = s.raw(Method::GET, &long, Some(&s.admin_token), None).await;
+    assert_problem(status, &problem, 414, "uri_too_long");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    let (status, problem, headers) = s
+        .send(
+            s.request(Method::GET, "/v1/groups")
+                .bearer_auth(&s.admin_token)
+                .header("x-padding", "p".repeat(70 * 1024)),
+        )
+        .await;
+    assert_problem(status, &problem, 431, "request_headers_too_large");
+    assert_eq!(headers["content-type"], "application/problem+json");
+}

@@ -1,0 +1,105 @@
+//! Spec section 7 over HTTP: the last admin, the default admin, one's own privileges,
+//! default policies, legacy groups and reserved namespace keys.
+
+use warden_client::model::{
+    NamespaceInput, NamespacePermissionsInput, PolicyInput, PrincipalInput, PrincipalKind,
+    RuleInput,
+};
+
+use crate::common::{problem_of, Server};
+
+#[tokio::test]
+async fn organization_invariants_hold_over_http() {
+    let s = Server::start().await;
+    let admin = &s.admin_client;
+    // The only admin may not leave `admin`: the organization would have no admin.
+    problem_of(
+        admin.remove_group_member("admin", s.admin.as_str()).await,
+        409,
+        "last_admin",
+    );
+    // A second admin may not demote or deactivate the default admin.
+    let (second, second_token) = s.user("second@acme.test").await;
+    admin
+        .add_group_member("admin", second.as_str())
+        .await
+        .unwrap();
+    let second_client = s.client(&second_token);
+    problem_of(
+        second_client.deactivate_user(s.admin.as_str()).await,
+        403,
+        "default_admin_protected",
+    );
+    // Nor leave `admin` themselves: another admin must change their privileges.
+    problem_of(
+        second_client
+            .remove_group_member("admin", second.as_str())
+            .await,
+        403,
+        "self_privilege_change",
+    );
+    // The default admin may demote the second admin.
+    admin
+        .remove_group_member("admin", second.as_str())
+        .await
+        .unwrap();
+    // Default policies: cannot be deleted; roles fixed; their group kept.
+    problem_of(
+        admin.delete_policy("admin").await,
+        409,
+        "default_policy_protected",
+    );
+    let metrics = PolicyInput {
+        name: "metrics".into(),
+        description: String::new(),
+        rules: vec![RuleInput {
+            principal: PrincipalInput {
+                kind: PrincipalKind::Group,
+                id: "metrics".into(),
+            },
+            roles: vec!["iam-admin".into()],
+            expires_at: None,
+        }],
+    };
+    problem_of(
+        admin.replace_policy("metrics", &metrics).await,
+        422,
+        "default_policy_roles_fixed",
+    );
+    let emptied = PolicyInput {
+        name: "write".into(),
+        description: String::new(),
+        rules: vec![],
+    };
+    problem_of(
+        admin.replace_policy("write", &emptied).await,
+        422,
+        "default_policy_group_required",
+    );
+    problem_of(
+        admin.delete_group("read").await,
+        409,
+        "legacy_group_protected",
+    );
+    // Reserved namespace keys cannot be granted by an org admin.
+    admin
+        .create_namespace(&NamespaceInput {
+            name: "team-a".into(),
+            access: vec![],
+        })
+        .await
+        .unwrap();
+    problem_of(
+        admin
+            .set_namespace_access(
+                "team-a",
+                second.as_str(),
+                &NamespacePermissionsInput {
+                    permissions: vec!["w:pods".into()],
+                },
+            )
+            .await,
+        403,
+        "reserved_namespace_permission",
+    );
+}

@@ -1,0 +1,130 @@
+//! What a server wrote is there after a restart: the organizations, and the side effects
+//! (the outbox) not yet carried out, which are then carried out exactly once.
+
+use std::future::Future;
+
+use warden_client::model::{GroupInput, TokenInput};
+use warden_core::Catalog;
+use warden_server::{Mailer, Service, Settings};
+use warden_store::Store;
+
+use crate::common::{settings, Server};
+
+#[tokio::test]
+async fn state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_data_dir(dir.path()).await.unwrap();
+    let s = Server::start_on(store, None, settings()).await;
+    s.admin_client
+        .create_group(&GroupInput {
+            name: "kept".into(),
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+    let revision = s.revision();
+    let state = s.service.compiled(&s.org).unwrap().state().clone();
+    s.service.store().close().await;
+    drop(s);
+    let store = Store::open_data_dir(dir.path()).await.unwrap();
+    let service = Service::open(store, Catalog::builtin().unwrap(), settings())
+        .await
+        .unwrap();
+    let compiled = service.compiled(&state.org.id).unwrap();
+    assert_eq!(compiled.revision(), revision);
+    assert_eq!(**compiled.state(), *state);
+}
+
+/// Runs `test` with a way to open the same database again: on SQLite (a data directory)
+/// and on PostgreSQL (a fresh database).
+async fn on_both_backends<F, Fut>(test: F)
+where
+    F: Fn(String) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("warden.db").display()
+    );
+    test.clone()(url).await;
+    warden_testing::with_postgres(test).await;
+}
+
+fn eml_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_effect_survives_a_restart_between_commit_and_delivery_and_is_delivered_once() {
+    on_both_backends(|url: String| async move {
+        let mail = tempfile::tempdir().unwrap();
+        // A server with no mailer: the token's email waits in the outbox, committed.
+        let store = Store::connect(&url).await.unwrap();
+        let s = Server::start_on(store, None, settings()).await;
+        let created = s
+            .admin_client
+            .create_token(&TokenInput {
+                name: "before the crash".into(),
+                ..TokenInput::default()
+            })
+            .await
+            .unwrap();
+        let org = s.org.clone();
+        let pending = s.service.store().outbox_of(&org).await.unwrap();
+        // The first admin's token and this one.
+        assert_eq!(pending.len(), 2);
+        assert!(pending.iter().all(|i| i.delivered_at.is_none()));
+        s.service.store().close().await;
+        drop(s);
+
+        // After the restart, with a mailer: every pending email is delivered, once.
+        let store = Store::connect(&url).await.unwrap();
+        let service = Service::open(
+            store,
+            Catalog::builtin().unwrap(),
+            Settings {
+                mailer: Some(Mailer::Directory(mail.path().to_path_buf())),
+                ..settings()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(service.deliver_outbox().await.unwrap(), 2);
+        assert_eq!(service.deliver_outbox().await.unwrap(), 0);
+        let files = eml_files(mail.path());
+        assert_eq!(files.len(), 2, "{files:?}");
+        let texts: Vec<String> = files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect();
+        assert!(texts.iter().any(|t| t.contains(&created.token.id)));
+        let delivered = service.store().outbox_of(&org).await.unwrap();
+        assert!(delivered.iter().all(|i| i.delivered_at.is_some()));
+        assert_eq!(service.store().outbox_backlog().await.unwrap(), 0);
+        // A second server on the same database finds nothing left to send.
+        let again = Service::open(
+            Store::connect(&url).await.unwrap(),
+            Catalog::builtin().unwrap(),
+            Settings {
+                mailer: Some(Mailer::Directory(mail.path().to_path_buf())),
+                ..settings()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(again.deliver_outbox().await.unwrap(), 0);
+        assert_eq!(eml_files(mail.path()).len(), 2);
+        again.store().close().await;
+        service.store().close().await;
+    })
+    .await;
+}

@@ -1,0 +1,76 @@
+//! The `users` table. Emails are unique per organization without regard to ASCII case
+//! (`email_lower`), as the core compares them.
+
+use std::collections::BTreeMap;
+
+use sqlx::AnyConnection;
+use warden_core::{OrgId, OrgState, User, UserId, UserStatus};
+
+use super::{by_id, Select};
+use crate::codec::{delete_done, owner, put_done, text, time};
+use crate::exec::Run;
+use crate::StoreError;
+
+const PUT: &str = "INSERT INTO users \
+     (id, org_id, email, email_lower, first_name, last_name, status, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (id) DO UPDATE SET email = excluded.email, email_lower = excluded.email_lower, \
+     first_name = excluded.first_name, last_name = excluded.last_name, status = excluded.status, \
+     created_at = excluded.created_at \
+     WHERE users.org_id = excluded.org_id";
+const DELETE: &str = "DELETE FROM users WHERE id = $1 AND org_id = $2";
+const ROWS: Select = Select {
+    from: "SELECT org_id, id, email, first_name, last_name, status, created_at FROM users",
+    org_column: "org_id",
+    order_by: "id",
+};
+
+pub(super) async fn put(conn: &mut AnyConnection, org: &OrgId, u: &User) -> Result<(), StoreError> {
+    let done = sqlx::query(PUT)
+        .bind(u.id.as_str())
+        .bind(org.as_str())
+        .bind(u.email.as_str())
+        // The core compares emails ASCII-case-insensitively (`eq_ignore_ascii_case`).
+        .bind(u.email.to_ascii_lowercase())
+        .bind(u.first_name.as_str())
+        .bind(u.last_name.as_str())
+        .bind(u.status.as_str())
+        .bind(u.created_at.0)
+        .run(&mut *conn)
+        .await?;
+    put_done(done, "user", u.id.as_str(), org)
+}
+
+pub(super) async fn delete(
+    conn: &mut AnyConnection,
+    org: &OrgId,
+    u: &User,
+) -> Result<(), StoreError> {
+    let done = by_id(conn, DELETE, u.id.as_str(), org).await?;
+    delete_done(done, "user", u.id.as_str(), org)
+}
+
+pub(super) async fn load(
+    conn: &mut AnyConnection,
+    org: Option<&OrgId>,
+    states: &mut BTreeMap<OrgId, OrgState>,
+) -> Result<(), StoreError> {
+    for row in ROWS.rows(conn, org).await? {
+        let id = UserId(text(&row, "id")?);
+        let status = text(&row, "status")?;
+        let user = User {
+            email: text(&row, "email")?,
+            first_name: text(&row, "first_name")?,
+            last_name: text(&row, "last_name")?,
+            status: UserStatus::parse(&status).ok_or_else(|| {
+                StoreError::Corrupt(format!("user `{id}` has unknown status `{status}`"))
+            })?,
+            created_at: time(&row, "created_at")?,
+            id,
+        };
+        owner(states, &row, "users")?
+            .users
+            .insert(user.id.clone(), user);
+    }
+    Ok(())
+}

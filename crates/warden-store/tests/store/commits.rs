@@ -1,0 +1,345 @@
+//! What a commit guarantees: optimistic concurrency, all or nothing, no reach into another
+//! organization, and loads that see one commit or the next, never half of one.
+
+use std::collections::BTreeSet;
+
+use warden_core::command::{
+    Change, ClusterCommand, Entity, GroupCommand, Key, NamespaceCommand, OrganizationCommand,
+    TokenLifetime,
+};
+use warden_core::*;
+use warden_store::{Commit, Store, StoreError};
+
+use crate::common::{hash, on_both_backends, Db, Org, Prepared};
+
+on_both_backends!(
+    a_commit_at_a_stale_revision_writes_nothing,
+    a_failing_change_rolls_back_the_whole_commit,
+    rows_of_another_organization_are_untouchable,
+    of_two_concurrent_commits_exactly_one_wins,
+    loads_are_snapshots,
+    reopening_the_store_keeps_everything,
+);
+
+fn create_group(name: &str) -> GroupCommand {
+    GroupCommand::Create {
+        name: name.to_string(),
+        description: String::new(),
+    }
+}
+
+async fn a_commit_at_a_stale_revision_writes_nothing(db: Db) {
+    let store = &db.store;
+    let mut org = Org::create(store, "a1b2c3", 0).await;
+    let first = org.execute(&Actor::System, create_group("first"));
+    let second = org.execute(
+        &Actor::System,
+        ClusterCommand::Create {
+            name: "second".to_string(),
+            api_server_url: "https://k8s.example.com".to_string(),
+            ca_bundle: String::new(),
+        },
+    );
+    assert_eq!(first.commit(store, 1).await.unwrap(), 2);
+    let err = second.commit(store, 1).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::RevisionConflict { org: o, expected: 1, actual: Some(2) } if o == "a1b2c3"),
+        "{err:?}"
+    );
+    org.accept(&first);
+    org.assert_stored(store).await;
+    let audit = store.list_audit(org.id(), 10, None).await.unwrap();
+    assert_eq!(audit.len(), 2);
+    assert!(audit
+        .iter()
+        .all(|e| second.audit.iter().all(|s| e.id != s.id)));
+
+    // Ahead of the store, or an organization that does not exist.
+    let err = second.commit(store, 5).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::RevisionConflict {
+                expected: 5,
+                actual: Some(2),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let nowhere = Commit {
+        changes: &[],
+        audit: &second.audit,
+        outbox: &second.outbox,
+    };
+    let err = store
+        .commit(&OrgId("ffffff".into()), 1, nowhere)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::RevisionConflict { org, expected: 1, actual: None } if org == "ffffff"),
+        "{err:?}"
+    );
+    org.assert_stored(store).await;
+    assert_eq!(store.list_audit(org.id(), 10, None).await.unwrap().len(), 2);
+    assert_eq!(store.org_revision(org.id()).await.unwrap(), Some(2));
+}
+
+async fn a_failing_change_rolls_back_the_whole_commit(db: Db) {
+    let store = &db.store;
+    let mut org = Org::create(store, "a1b2c3", 0).await;
+    let bob = org.create_user(store, "bob@example.com").await;
+    let before = org.state().clone();
+    let valid = org.execute(&Actor::System, create_group("valid"));
+    assert_eq!(valid.changes().len(), 1);
+
+    // 2nd change: a user whose email differs from Ada's only by case.
+    let mut twin = before.users[&org.admin].clone();
+    twin.id = UserId("usr_twin".into());
+    twin.email = "ADA@example.COM".to_string();
+    let twin = Change::Put {
+        before: None,
+        after: Entity::User(twin),
+    };
+    let err = valid
+        .commit_followed_by(store, before.revision, &twin)
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err:?}");
+    org.assert_stored(store).await;
+
+    // 2nd change: a membership naming a user that does not exist.
+    let nobody = Change::Put {
+        before: None,
+        after: Entity::Membership {
+            group: GroupId("grp_nobody".into()),
+            user: UserId("usr_nobody".into()),
+        },
+    };
+    let err = valid
+        .commit_followed_by(store, before.revision, &nobody)
+        .await
+        .unwrap_err();
+    assert!(err.is_foreign_key_violation(), "{err:?}");
+    org.assert_stored(store).await;
+
+    // 2nd change: deleting a user who still has memberships (children first, or fail).
+    let ada_leaves = Change::Delete {
+        before: Entity::User(before.users[&org.admin].clone()),
+    };
+    let err = valid
+        .commit_followed_by(store, before.revision, &ada_leaves)
+        .await
+        .unwrap_err();
+    assert!(err.is_foreign_key_violation(), "{err:?}");
+
+    // 2nd change: deleting a row that is not there.
+    let missing = Change::Delete {
+        before: Entity::Membership {
+            group: GroupId("grp_none".into()),
+            user: bob,
+        },
+    };
+    let err = valid
+        .commit_followed_by(store, before.revision, &missing)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Inconsistent(_)), "{err:?}");
+
+    org.assert_stored(store).await;
+    assert_eq!(
+        store.org_revisions().await.unwrap(),
+        vec![(org.id().clone(), before.revision)]
+    );
+    assert!(store
+        .list_audit(org.id(), 100, None)
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| valid.audit.iter().all(|v| e.id != v.id)));
+    // Nothing was bumped: the valid change alone still commits at the old revision.
+    org.commit(store, &valid).await;
+    assert_eq!(org.revision(), before.revision + 1);
+}
+
+async fn rows_of_another_organization_are_untouchable(db: Db) {
+    let store = &db.store;
+    let mut a = Org::create(store, "aaaaaa", 0).await;
+    let cluster = ClusterId(
+        a.run(
+            store,
+            ClusterCommand::Create {
+                name: "mine".to_string(),
+                api_server_url: "https://k8s.example.com".to_string(),
+                ca_bundle: String::new(),
+            },
+        )
+        .await
+        .target()
+        .to_string(),
+    );
+    let token = a.create_token(store, &hash(1), TokenLifetime::Never).await;
+    let mut b = Org::create(store, "bbbbbb", 1_000_000).await;
+    let rename = b.execute(
+        &Actor::System,
+        OrganizationCommand::Update {
+            name: "B".to_string(),
+        },
+    );
+    let stolen_group = a.state().groups.values().next().unwrap().clone();
+    let stolen_token = a.state().tokens[&token].clone();
+    let attempts = [
+        Change::Put {
+            before: None,
+            after: Entity::Group(Group {
+                name: "hijack".to_string(),
+                ..stolen_group.clone()
+            }),
+        },
+        Change::Delete {
+            before: Entity::Cluster(a.state().clusters[&cluster].clone()),
+        },
+        Change::Delete {
+            before: Entity::Group(stolen_group),
+        },
+        Change::Put {
+            before: None,
+            after: Entity::Organization(Organization {
+                name: "hijack".to_string(),
+                ..a.state().org.clone()
+            }),
+        },
+        Change::Delete {
+            before: Entity::Token(stolen_token.clone()),
+        },
+        Change::Put {
+            before: None,
+            after: Entity::Token(ApiToken {
+                name: "hijack".to_string(),
+                ..stolen_token
+            }),
+        },
+    ];
+    for attempt in attempts {
+        let err = rename
+            .commit_followed_by(store, b.revision(), &attempt)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Inconsistent(_)),
+            "{attempt:?}: {err:?}"
+        );
+    }
+    a.assert_stored(store).await;
+    b.assert_stored(store).await;
+    assert_eq!(
+        store.org_of_token(&hash(1)).await.unwrap().as_ref(),
+        Some(a.id())
+    );
+}
+
+async fn of_two_concurrent_commits_exactly_one_wins(db: Db) {
+    let store = &db.store;
+    let mut org = Org::create(store, "a1b2c3", 0).await;
+    let x = org.execute(&Actor::System, create_group("x"));
+    let y = org.execute(&Actor::System, create_group("y"));
+    let (rx, ry) = tokio::join!(x.commit(store, 1), y.commit(store, 1));
+    let winner = match (rx, ry) {
+        (
+            Ok(2),
+            Err(StoreError::RevisionConflict {
+                actual: Some(2), ..
+            }),
+        ) => x,
+        (
+            Err(StoreError::RevisionConflict {
+                actual: Some(2), ..
+            }),
+            Ok(2),
+        ) => y,
+        other => panic!("expected exactly one winner, got {other:?}"),
+    };
+    org.accept(&winner);
+    org.assert_stored(store).await;
+    winner.assert_recorded(store).await;
+    assert_eq!(store.list_audit(org.id(), 10, None).await.unwrap().len(), 2);
+}
+
+/// While commits land, every load returns exactly one committed state, never a mix of two.
+async fn loads_are_snapshots(db: Db) {
+    let store = db.store.clone();
+    let mut org = Org::create(&store, "a1b2c3", 0).await;
+    let admin = Key::from(&org.admin);
+    let mut expected = vec![org.state().clone()];
+    let mut commits: Vec<Prepared> = Vec::new();
+    for i in 0..40 {
+        let prepared = org.execute(
+            &Actor::System,
+            NamespaceCommand::Create {
+                name: format!("ns-{i}"),
+                access: vec![(
+                    admin.clone(),
+                    vec!["r:full".to_string(), "w:jobs".to_string()],
+                )],
+            },
+        );
+        org.accept(&prepared);
+        expected.push(prepared.state().clone());
+        commits.push(prepared);
+    }
+    let writer = tokio::spawn({
+        let store = store.clone();
+        async move {
+            for (revision, prepared) in (1..).zip(commits) {
+                prepared.commit(&store, revision).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    let at = |state: &OrgState| &expected[usize::try_from(state.revision - 1).unwrap()];
+    let mut revisions_seen = BTreeSet::new();
+    loop {
+        let finished = writer.is_finished();
+        let loaded = store.load_org(org.id()).await.unwrap().unwrap();
+        assert_eq!(&loaded, at(&loaded));
+        revisions_seen.insert(loaded.revision);
+        let all = store.load_all().await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(&all[0], at(&all[0]));
+        if finished {
+            break;
+        }
+    }
+    writer.await.unwrap();
+    assert!(revisions_seen.contains(&41));
+    org.assert_stored(&store).await;
+}
+
+async fn reopening_the_store_keeps_everything(db: Db) {
+    let mut org = Org::create(&db.store, "a1b2c3", 0).await;
+    org.create_user(&db.store, "bob@example.com").await;
+    org.create_token(&db.store, &hash(4), TokenLifetime::Never)
+        .await;
+    let token = org.state().tokens.keys().next().unwrap().clone();
+    db.store
+        .touch_tokens(&[(token.clone(), Timestamp(42))])
+        .await
+        .unwrap();
+    let audit = db.store.list_audit(org.id(), 100, None).await.unwrap();
+    let outbox = db.store.outbox_of(org.id()).await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    db.store.close().await;
+
+    // Migrations run again (nothing to do) and everything is still there.
+    let store = Store::connect(&db.url).await.unwrap();
+    assert_eq!(store.backend(), db.backend);
+    org.assert_stored(&store).await;
+    assert_eq!(
+        store.token_last_used(org.id()).await.unwrap(),
+        vec![(token, Timestamp(42))]
+    );
+    assert_eq!(store.list_audit(org.id(), 100, None).await.unwrap(), audit);
+    assert_eq!(store.outbox_of(org.id()).await.unwrap(), outbox);
+    org.run(&store, create_group("after-reopen")).await;
+    store.close().await;
+}

@@ -1,0 +1,90 @@
+//! The commands, one file per area: each holds its clap types, its calls (to a running
+//! server's API, or to the store directly for `serve` and the operator's `org` commands) and
+//! how its answers are drawn as tables.
+
+pub mod audit;
+pub mod authz;
+pub mod catalog;
+pub mod clusters;
+pub mod groups;
+pub mod namespaces;
+pub mod organization;
+pub mod policies;
+pub mod serve;
+pub mod tokens;
+pub mod users;
+
+use std::io::Read;
+use std::path::Path;
+
+use warden_client::Client;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cmd::organization::OrgCommand;
+use crate::output::{print_json, CliError, Outcome};
+
+/// Runs the command line's command.
+pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
+    let o = cli.global.output;
+    let done = |()| Outcome::Done;
+    match cli.command {
+        // The commands that open the store themselves.
+        Command::Serve(args) => serve::run(args).await.map(done),
+        Command::Org(OrgCommand::Create(args)) => organization::create(args, o).await.map(done),
+        Command::Org(OrgCommand::AddUser(args)) => organization::add_user(args, o).await.map(done),
+        command => api(&cli.global, command).await,
+    }
+}
+
+/// Runs a command that calls the API.
+async fn api(global: &GlobalArgs, command: Command) -> Result<Outcome, CliError> {
+    let client = client(global)?;
+    let o = global.output;
+    match command {
+        // Handled by `run` (they do not call the API).
+        Command::Serve(_) | Command::Org(OrgCommand::Create(_) | OrgCommand::AddUser(_)) => {}
+        Command::Org(c) => organization::run(&client, o, c).await?,
+        Command::Users(c) => users::run(&client, o, c).await?,
+        Command::Whoami => authz::whoami(&client, o).await?,
+        Command::Groups(c) => groups::run(&client, o, c).await?,
+        Command::Policies(c) => policies::run(&client, o, c).await?,
+        Command::Roles(c) => catalog::roles(&client, o, c).await?,
+        Command::Catalog => catalog::catalog(&client, o).await?,
+        Command::Namespaces(c) => namespaces::run(&client, o, c).await?,
+        Command::Clusters(c) => clusters::run(&client, o, c).await?,
+        Command::Tokens(c) => tokens::run(&client, o, c).await?,
+        Command::Check(args) => return authz::check(&client, o, args).await,
+        Command::WhoCan(args) => authz::who_can(&client, o, args).await?,
+        Command::Audit(args) => audit::run(&client, o, args).await?,
+        Command::Openapi => print_json(&client.openapi().await?)?,
+    }
+    Ok(Outcome::Done)
+}
+
+/// A client of the server the global options name, with their token.
+fn client(global: &GlobalArgs) -> Result<Client, CliError> {
+    let token = global
+        .token
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| {
+            CliError::message(
+                "no API token: pass --token or set WARDEN_TOKEN (`warden org create` prints the \
+                 first one)",
+            )
+        })?;
+    Ok(Client::new(&global.url, Some(token))?)
+}
+
+/// The text of a file, or of standard input for `-`.
+pub fn read_input(path: &Path) -> Result<String, CliError> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| CliError::message(format!("cannot read standard input: {e}")))?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path)
+        .map_err(|e| CliError::message(format!("cannot read {}: {e}", path.display())))
+}

@@ -1,0 +1,82 @@
+//! What every command shares to answer: its error, what it tells the shell, and the printing
+//! of an answer as a table or as the API's JSON.
+
+use std::io::Write;
+
+use serde::Serialize;
+use warden_client::model::Written;
+use warden_client::ClientError;
+
+use crate::cli::Output;
+
+/// Why a command failed; printed as `error: <this>`.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Client(Box<ClientError>),
+    #[error("{0}")]
+    Message(String),
+}
+
+impl From<ClientError> for CliError {
+    fn from(e: ClientError) -> CliError {
+        CliError::Client(Box::new(e))
+    }
+}
+
+impl CliError {
+    pub fn message(text: impl Into<String>) -> CliError {
+        CliError::Message(text.into())
+    }
+}
+
+/// What a successful command tells the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// `check` answered DENY.
+    Denied,
+}
+
+/// Writes to standard output; a closed pipe (`warden ... | head`) is not an error.
+pub fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+pub fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::message(format!("cannot encode JSON: {e}")))?;
+    out(&text);
+    out("\n");
+    Ok(())
+}
+
+/// Prints `value` as JSON, or the text `table` makes of it.
+pub fn show<T: Serialize>(
+    output: Output,
+    value: &T,
+    table: impl FnOnce(&T) -> String,
+) -> Result<(), CliError> {
+    match output {
+        Output::Json => print_json(value),
+        Output::Table => {
+            out(&table(value));
+            Ok(())
+        }
+    }
+}
+
+/// Prints a write's answer: its item as `table` renders it, or `done` if there is none.
+pub fn show_written<T: Serialize>(
+    output: Output,
+    written: &Written<T>,
+    done: &str,
+    table: impl FnOnce(&T) -> String,
+) -> Result<(), CliError> {
+    show(output, written, |w| match &w.item {
+        Some(item) => table(item),
+        None => format!("{done} (revision {}).\n", w.revision),
+    })
+}

@@ -1,0 +1,114 @@
+//! The client side: the typed client against a real server, and client commands failing
+//! cleanly without a token or a server.
+
+use crate::common::{create_org, warden, Run, Server};
+
+#[test]
+fn client_commands_fail_cleanly_without_a_token_or_a_server() {
+    let run = Run::of(warden(), &["whoami"]).expect_code(1);
+    assert!(
+        run.stderr.starts_with("error: no API token"),
+        "{}",
+        run.stderr
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut command = warden();
+    command.env("WARDEN_TOKEN", "wdn_pat_x");
+    let run = Run::of(command, &["--url", &url, "groups", "list"]).expect_code(1);
+    assert!(
+        run.stderr.starts_with("error: cannot reach the server"),
+        "{}",
+        run.stderr
+    );
+
+    let mut command = warden();
+    command.env("WARDEN_TOKEN", "wdn_pat_x");
+    let run = Run::of(command, &["--url", "ftp://example.com", "whoami"]).expect_code(1);
+    assert!(
+        run.stderr.starts_with("error: invalid URL"),
+        "{}",
+        run.stderr
+    );
+
+    Run::of(
+        warden(),
+        &["policies", "create", "--rule", "robot:x=cks-viewer"],
+    )
+    .expect_code(2);
+}
+
+#[test]
+fn the_typed_client_encodes_keys_and_reports_problems() {
+    use warden_client::model::GroupInput;
+    use warden_client::{Client, ClientError, Method};
+
+    let server = Server::start();
+    let created = create_org(&server.data_dir(), "ada+ops@example.com");
+    let token = created["token"].as_str().unwrap().to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = Client::new(&server.url, Some(token)).unwrap();
+        client.health().await.unwrap();
+        // An email with `+` and `@` as a path key.
+        let user = client.user("ada+ops@example.com").await.unwrap();
+        assert_eq!(user.email, "ada+ops@example.com");
+        // `/`, `?` and `#` stay inside the key: the route is found, the group is not.
+        for key in ["a/b", "a?b", "a#b", "a%2Fb", "ml team"] {
+            match client.group(key).await {
+                Err(ClientError::Api(p)) => assert_eq!(p.code, "not_found", "{key}: {p:?}"),
+                other => panic!("{key}: {other:?}"),
+            }
+        }
+        let written = client
+            .create_group(&GroupInput {
+                name: "ml-team".into(),
+                description: "with spaces & symbols".into(),
+            })
+            .await
+            .unwrap();
+        let group = written.item.unwrap();
+        assert_eq!(group.description, "with spaces & symbols");
+        assert!(written.revision > 0);
+        assert_eq!(client.group(&group.id).await.unwrap().name, "ml-team");
+        // Deletes answer without an item.
+        let deleted = client.delete_group("ml-team").await.unwrap();
+        assert!(deleted.item.is_none());
+        assert!(deleted.revision > written.revision);
+        // Dot segments would be dropped by URL normalisation: refused before sending.
+        assert!(matches!(
+            client.group("..").await,
+            Err(ClientError::InvalidUrl(_))
+        ));
+        // `raw` returns error statuses with their problem bodies.
+        let (status, body) = client
+            .raw(
+                Method::POST,
+                "/v1/groups",
+                Some(serde_json::json!({"description": 5})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["code"], "invalid_body");
+        let (status, body) = client.raw(Method::GET, "/v1/nowhere", None).await.unwrap();
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("no_such_endpoint"))
+        );
+        let (status, _) = client.raw(Method::GET, "/v1/whoami", None).await.unwrap();
+        assert_eq!(status, 200);
+        let anonymous = Client::new(&server.url, None).unwrap();
+        match anonymous.whoami().await {
+            Err(e @ ClientError::Api(_)) => {
+                assert!(e.to_string().starts_with("401 unauthenticated: "), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+}

@@ -1,0 +1,276 @@
+//! The harness: the binary with a clean environment, one run of it, and a real server on a
+//! free port over a temporary SQLite data directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_warden");
+const STARTUP: Duration = Duration::from_secs(60);
+/// How long the outbox worker may take to write an email after the commit that asked for it.
+pub const MAIL_WAIT: Duration = Duration::from_secs(10);
+
+/// The binary with none of the caller's Warden environment.
+pub fn warden() -> Command {
+    let mut command = Command::new(BIN);
+    for name in [
+        "WARDEN_URL",
+        "WARDEN_TOKEN",
+        "WARDEN_LISTEN",
+        "WARDEN_DATA_DIR",
+        "WARDEN_DATABASE_URL",
+        "WARDEN_MAIL_DIR",
+        "RUST_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// The result of one run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(mut command: Command, args: &[&str]) -> Run {
+        let output = command
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run warden");
+        Run {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code,
+            code,
+            "`warden {}` exited {} (expected {code})\nstdout:\n{}\nstderr:\n{}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn ok(self) -> Run {
+        self.expect_code(0)
+    }
+
+    /// Exit 1 with `error: <status> <code>: ...` on stderr.
+    pub fn fails_with(self, status_and_code: &str) -> Run {
+        let run = self.expect_code(1);
+        assert!(
+            run.stderr.starts_with(&format!("error: {status_and_code}")),
+            "`warden {}`: expected `error: {status_and_code}...` on stderr, got:\n{}",
+            run.args.join(" "),
+            run.stderr
+        );
+        run
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`warden {}` did not print JSON ({e}):\n{}",
+                self.args.join(" "),
+                self.stdout
+            )
+        })
+    }
+}
+
+/// A running `warden serve`, killed when dropped (also when a test panics).
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub dir: TempDir,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// A server with more `serve` options.
+    pub fn start_with(options: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut child = warden()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .args(options)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn warden serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("warden listening on ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            url: String::new(),
+            dir,
+        };
+        match rx.recv_timeout(STARTUP) {
+            Ok(url) => server.url = url,
+            Err(_) => panic!(
+                "the server did not print its address within {STARTUP:?}; its log:\n{}",
+                server.log()
+            ),
+        }
+        server
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Runs a client command against this server with `token`.
+    pub fn run(&self, token: &str, args: &[&str]) -> Run {
+        let mut command = warden();
+        command
+            .env("WARDEN_URL", &self.url)
+            .env("WARDEN_TOKEN", token);
+        Run::of(command, args)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for a process that should exit by itself; kills it after `limit`.
+pub fn wait_exit(mut child: Child, limit: Duration) -> (i32, String) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                std::io::Read::read_to_string(&mut pipe, &mut stderr).unwrap();
+            }
+            return (status.code().unwrap_or(-1), stderr);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the process was still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `warden org create` of `Acme` with `email` as its first admin, in `data_dir`, as JSON.
+pub fn create_org(data_dir: &Path, email: &str) -> Value {
+    let mut command = warden();
+    command.arg("--output=json");
+    Run::of(
+        command,
+        &[
+            "org",
+            "create",
+            "--name",
+            "Acme",
+            "--email",
+            email,
+            "--first-name",
+            "Ada",
+            "--last-name",
+            "Lovelace",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ],
+    )
+    .ok()
+    .json()
+}
+
+/// `warden org add-user` into `data_dir`, with more options.
+pub fn add_user(data_dir: &Path, org: &str, email: &str, options: &[&str]) -> Run {
+    let mut command = warden();
+    command.arg("--output=json");
+    let mut args = vec![
+        "org",
+        "add-user",
+        "--org",
+        org,
+        "--email",
+        email,
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(options);
+    Run::of(command, &args)
+}
+
+pub fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The `.eml` files of a mail directory, with their text.
+pub fn emails(dir: &Path) -> Vec<(PathBuf, String)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .filter_map(|p| std::fs::read_to_string(&p).ok().map(|text| (p, text)))
+        .collect()
+}
+
+/// Waits up to [`MAIL_WAIT`] for an email in `dir` that names `needle`; returns its text.
+pub fn wait_for_email(dir: &Path, needle: &str) -> String {
+    let start = Instant::now();
+    loop {
+        if let Some((_, text)) = emails(dir).into_iter().find(|(_, t)| t.contains(needle)) {
+            return text;
+        }
+        if start.elapsed() > MAIL_WAIT {
+            let names: Vec<PathBuf> = emails(dir).into_iter().map(|(p, _)| p).collect();
+            panic!(
+                "no email naming `{needle}` in {} after {MAIL_WAIT:?}; found {names:?}",
+                dir.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,612 @@
+//! The journey: a real server over a temporary SQLite data directory, an organization
+//! created with `warden org create` beside the running server, and every client command
+//! driven through the command line, area by area, each step building on the last.
+
+use serde_json::{json, Value};
+
+use crate::common::{create_org, strings, wait_for_email, Run, Server};
+
+/// What the journey's steps share: the server, and the organization created beside it
+/// with its first admin's token.
+struct Journey {
+    server: Server,
+    created: Value,
+    token: String,
+    org_id: String,
+    admin: String,
+}
+
+impl Journey {
+    /// A client command as the first admin.
+    fn cli(&self, args: &[&str]) -> Run {
+        self.server.run(&self.token, args)
+    }
+}
+
+#[test]
+fn the_cli_drives_a_real_server_end_to_end() {
+    let server = Server::start();
+
+    // An organization created directly in the store while the server runs: the server finds
+    // the token on first use.
+    let created = create_org(&server.data_dir(), "ada@example.com");
+    let token = created["token"].as_str().unwrap().to_string();
+    let org_id = created["organization_id"].as_str().unwrap().to_string();
+    let admin = created["admin_user_id"].as_str().unwrap().to_string();
+    assert!(token.starts_with("wdn_pat_"), "{created}");
+    assert_eq!(created["admin_email"], "ada@example.com");
+    let j = Journey {
+        server,
+        created,
+        token,
+        org_id,
+        admin,
+    };
+
+    identity(&j);
+    users(&j);
+    groups(&j);
+    let policy_revision = policies(&j);
+    catalog(&j);
+    decisions(&j, &policy_revision);
+    namespaces(&j);
+    clusters(&j);
+    let secrets = tokens(&j);
+    audit(&j);
+    clean_up(&j, &secrets);
+}
+
+/// whoami and the organization.
+fn identity(j: &Journey) {
+    let Journey {
+        created,
+        org_id,
+        admin,
+        ..
+    } = j;
+    let cli = |args: &[&str]| j.cli(args);
+    let me = cli(&["whoami", "--output", "json"]).ok().json();
+    assert_eq!(me["organization_id"], org_id.as_str());
+    assert_eq!(me["user"]["email"], "ada@example.com");
+    assert_eq!(me["principal"]["kind"], "user");
+    assert_eq!(me["principal"]["id"], admin.as_str());
+    assert_eq!(me["principal"]["name"], "ada@example.com");
+    assert_eq!(me["token_id"], created["token_id"]);
+    assert!(strings(&me["actions"]).contains(&"iam.users.invite".to_string()));
+    let shown = cli(&["whoami"]).ok().stdout;
+    assert!(shown.contains("ada@example.com"), "{shown}");
+    assert!(shown.starts_with("User:"), "{shown}");
+    let renamed = cli(&["org", "rename", "Acme Labs", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(renamed["item"]["name"], "Acme Labs");
+    let org = cli(&["org", "get", "-o", "json"]).ok().json();
+    assert_eq!(org["name"], "Acme Labs");
+    assert_eq!(org["default_admin"], admin.as_str());
+    assert!(cli(&["org", "get"]).ok().stdout.contains("Acme Labs"));
+}
+
+fn users(j: &Journey) {
+    let admin = &j.admin;
+    let cli = |args: &[&str]| j.cli(args);
+    let table = cli(&["users", "list"]).ok().stdout;
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["ID", "EMAIL", "STATUS", "GROUPS", "ADMIN"]);
+    let row = lines.next().unwrap();
+    for cell in [admin.as_str(), "ada@example.com", "active", "admin", "yes"] {
+        assert!(row.contains(cell), "{row}");
+    }
+    let users = cli(&["users", "list", "--status", "active", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(users["items"].as_array().unwrap().len(), 1);
+    let none = cli(&["users", "list", "--status", "deactivated", "-o", "json"])
+        .ok()
+        .json();
+    assert!(none["items"].as_array().unwrap().is_empty());
+    let user = cli(&["users", "get", "ada@example.com", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(user["id"], admin.as_str());
+    assert_eq!(user["is_default_admin"], true);
+    let updated = cli(&[
+        "users",
+        "update",
+        "ada@example.com",
+        "--last-name",
+        "Byron",
+        "-o",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(updated["item"]["last_name"], "Byron");
+    assert_eq!(updated["item"]["first_name"], "Ada");
+    // The only (and default) admin cannot be deactivated.
+    let refused = cli(&["users", "deactivate", "ada@example.com"]).expect_code(1);
+    assert!(refused.stderr.starts_with("error: 403 ") || refused.stderr.starts_with("error: 409 "));
+    let permissions = cli(&["users", "permissions", admin, "-o", "json"])
+        .ok()
+        .json();
+    assert!(permissions["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["action"] == "iam.users.invite"));
+    assert!(cli(&["users", "permissions", "ada@example.com"])
+        .ok()
+        .stdout
+        .contains("policy `admin`"));
+    cli(&["users", "get", "nobody@example.com"]).fails_with("404 not_found");
+}
+
+fn groups(j: &Journey) {
+    let cli = |args: &[&str]| j.cli(args);
+    let group = cli(&[
+        "groups",
+        "create",
+        "ml",
+        "--description",
+        "ML team",
+        "-o",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(group["item"]["name"], "ml");
+    assert_eq!(group["item"]["legacy"], false);
+    cli(&["groups", "create", "ml"]).fails_with("409 ");
+    let listed = cli(&["groups", "list"]).ok().stdout;
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains(" ml ") && l.contains("ML team")),
+        "{listed}"
+    );
+    assert_eq!(listed.lines().count(), 1 + 6, "{listed}");
+    let updated = cli(&[
+        "groups",
+        "update",
+        "ml",
+        "--description",
+        "Machine learning",
+        "-o",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(updated["item"]["description"], "Machine learning");
+    assert_eq!(
+        cli(&["groups", "get", "ml", "-o", "json"]).ok().json()["description"],
+        "Machine learning"
+    );
+    let members = cli(&["groups", "members", "admin", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(members["items"][0]["email"], "ada@example.com");
+    assert!(
+        cli(&["groups", "members", "ml", "-o", "json"]).ok().json()["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Policies, with --rule and --file; returns the revision of the last replace.
+fn policies(j: &Journey) -> String {
+    let server = &j.server;
+    let cli = |args: &[&str]| j.cli(args);
+    let policy = cli(&[
+        "policies",
+        "create",
+        "--name",
+        "ml-inference",
+        "--description",
+        "ML runs inference",
+        "--rule",
+        "group:ml=inference-admin,cks-viewer",
+        "-o",
+        "json",
+    ])
+    .ok()
+    .json();
+    let rules = &policy["item"]["rules"];
+    assert_eq!(rules[0]["principal"]["kind"], "group");
+    assert_eq!(rules[0]["principal"]["name"], "ml");
+    assert_eq!(
+        strings(&rules[0]["roles"]),
+        ["inference-admin", "cks-viewer"]
+    );
+    let shown = cli(&["policies", "get", "ml-inference"]).ok().stdout;
+    assert!(shown.contains("inference-admin,cks-viewer"), "{shown}");
+    // Putting the admin in a group that now grants more is changing their own privileges.
+    cli(&["groups", "add-member", "ml", "ada@example.com"]).fails_with("403 self_privilege_change");
+    cli(&[
+        "policies",
+        "create",
+        "--name",
+        "mine",
+        "--rule",
+        "user:ada@example.com=billing-viewer",
+    ])
+    .fails_with("403 self_privilege_change");
+    cli(&[
+        "policies",
+        "create",
+        "--name",
+        "bad",
+        "--rule",
+        "group:ml=no-such-role",
+    ])
+    .fails_with("422 unknown_role");
+    let file = server.dir.path().join("policy.json");
+    std::fs::write(
+        &file,
+        json!({
+            "name": "ml-inference",
+            "description": "from a file",
+            "rules": [{"principal": {"kind": "group", "id": "ml"}, "roles": ["inference-viewer"]}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let replaced = cli(&[
+        "policies",
+        "replace",
+        "ml-inference",
+        "--file",
+        file.to_str().unwrap(),
+        "-o",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(replaced["item"]["description"], "from a file");
+    assert_eq!(
+        strings(&replaced["item"]["rules"][0]["roles"]),
+        ["inference-viewer"]
+    );
+    // Without --file, name and description are kept and the rules replaced.
+    let replaced = cli(&[
+        "policies",
+        "replace",
+        "ml-inference",
+        "--rule",
+        "group:ml=cks-viewer",
+        "-o",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(replaced["item"]["name"], "ml-inference");
+    assert_eq!(replaced["item"]["description"], "from a file");
+    assert_eq!(
+        strings(&replaced["item"]["rules"][0]["roles"]),
+        ["cks-viewer"]
+    );
+    let policies = cli(&["policies", "list", "-o", "json"]).ok().json();
+    assert_eq!(policies["items"].as_array().unwrap().len(), 6);
+    cli(&["policies", "delete", "admin"]).fails_with("409 default_policy_protected");
+
+    replaced["revision"].as_u64().unwrap().to_string()
+}
+
+/// Roles and the catalog.
+fn catalog(j: &Journey) {
+    let cli = |args: &[&str]| j.cli(args);
+    let roles = cli(&["roles", "list"]).ok().stdout;
+    assert_eq!(roles.lines().count(), 1 + 19, "{roles}");
+    assert!(roles.lines().next().unwrap().starts_with("ID"));
+    let roles = cli(&["roles", "list", "-o", "json"]).ok().json();
+    assert_eq!(roles["items"].as_array().unwrap().len(), 19);
+    assert!(cli(&["roles", "get", "iam-admin"])
+        .ok()
+        .stdout
+        .contains("iam.users.invite"));
+    cli(&["roles", "get", "no-such-role"]).fails_with("404 not_found");
+    let catalog = cli(&["catalog", "-o", "json"]).ok().json();
+    assert_eq!(catalog["roles"].as_array().unwrap().len(), 19);
+    assert!(catalog["namespace_permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["key"] == "r:full"));
+    assert!(cli(&["catalog"]).ok().stdout.contains("LEGACY GROUPS (5)"));
+}
+
+/// Checks and who-can; `revision` is a write's, which a check may ask to see.
+fn decisions(j: &Journey, revision: &str) {
+    let admin = &j.admin;
+    let cli = |args: &[&str]| j.cli(args);
+    let allowed = cli(&["check", "ada@example.com", "iam.users.invite"]).expect_code(0);
+    assert!(allowed.stdout.starts_with("ALLOW"), "{}", allowed.stdout);
+    let denied = cli(&["check", "ada@example.com", "inference.deployments.create"]).expect_code(3);
+    assert!(denied.stdout.starts_with("DENY"), "{}", denied.stdout);
+    assert!(
+        denied.stdout.contains("no_matching_rule"),
+        "{}",
+        denied.stdout
+    );
+    let explained = cli(&["check", admin.as_str(), "iam.users.invite", "--explain"]).expect_code(0);
+    assert!(
+        explained.stdout.contains("Granted by:"),
+        "{}",
+        explained.stdout
+    );
+    let grant_row = explained
+        .stdout
+        .lines()
+        .find(|l| l.contains("iam-admin"))
+        .unwrap_or_else(|| panic!("{}", explained.stdout));
+    assert!(grant_row.starts_with("admin "), "{grant_row}");
+    let explained = cli(&["check", "me", "iam.users.invite", "--explain", "-o", "json"])
+        .expect_code(0)
+        .json();
+    let sources = explained["results"][0]["granted_by"].as_array().unwrap();
+    assert!(sources
+        .iter()
+        .any(|s| s["policy_name"] == "admin" && s["role_id"] == "iam-admin"));
+    // JSON output keeps the exit code.
+    let denied = cli(&["check", "me", "billing.invoices.list", "-o", "json"])
+        .expect_code(3)
+        .json();
+    assert_eq!(denied["results"][0]["allowed"], false);
+    cli(&[
+        "check",
+        "me",
+        "iam.users.list",
+        "--at-least-revision",
+        revision,
+    ])
+    .expect_code(0);
+    let unknown = cli(&["check", "usr_nobody", "iam.users.list"]).expect_code(3);
+    assert!(
+        unknown.stdout.contains("unknown_principal"),
+        "{}",
+        unknown.stdout
+    );
+    cli(&["check", "me", "no.such.action"]).fails_with("422 unknown_action");
+    let who = cli(&["who-can", "iam.users.invite", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(strings(&who["principals"]), [admin.as_str()]);
+    assert!(cli(&["who-can", "iam.users.invite"])
+        .ok()
+        .stdout
+        .contains("ada@example.com"));
+}
+
+fn namespaces(j: &Journey) {
+    let cli = |args: &[&str]| j.cli(args);
+    let namespace = cli(&[
+        "namespaces",
+        "create",
+        "team-a",
+        "--access",
+        "ada@example.com=r:full,w:jobs",
+        "-o",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(namespace["item"]["name"], "team-a");
+    let access = &namespace["item"]["access"][0];
+    assert_eq!(access["email"], "ada@example.com");
+    assert!(strings(&access["permissions"]).contains(&"w:jobs".to_string()));
+    assert!(cli(&["namespaces", "list"]).ok().stdout.contains("team-a"));
+    assert!(cli(&["namespaces", "access", "team-a"])
+        .ok()
+        .stdout
+        .contains("r:full,w:jobs"));
+    cli(&[
+        "namespaces",
+        "grant",
+        "team-a",
+        "ada@example.com",
+        "--permissions",
+        "r:full",
+    ])
+    .ok();
+    let access = cli(&["namespaces", "access", "team-a", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(strings(&access["items"][0]["permissions"]), ["r:full"]);
+    // An empty list removes every grantable key.
+    cli(&[
+        "namespaces",
+        "grant",
+        "team-a",
+        "ada@example.com",
+        "--permissions",
+        "",
+    ])
+    .ok();
+    let shown = cli(&["namespaces", "get", "team-a", "-o", "json"])
+        .ok()
+        .json();
+    assert!(shown["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| strings(&a["permissions"]).is_empty()));
+    cli(&[
+        "namespaces",
+        "grant",
+        "team-a",
+        "ada@example.com",
+        "--permissions",
+        "w:pods",
+    ])
+    .fails_with("403 reserved_namespace_permission");
+    // Org admins hold every key in every namespace of their org.
+    cli(&["check", "me", "w:jobs", "--namespace", "team-a"]).expect_code(0);
+    cli(&["namespaces", "delete", "team-a"]).ok();
+    cli(&["namespaces", "get", "team-a"]).fails_with("404 not_found");
+}
+
+fn clusters(j: &Journey) {
+    let server = &j.server;
+    let cli = |args: &[&str]| j.cli(args);
+    let ca = server.dir.path().join("ca.pem");
+    std::fs::write(
+        &ca,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let cluster = cli(&[
+        "clusters",
+        "create",
+        "c1",
+        "--api-server-url",
+        "https://k8s.example.com:6443",
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "-o",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(cluster["item"]["name"], "c1");
+    assert!(cluster["item"]["ca_bundle"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN CERTIFICATE"));
+    let updated = cli(&[
+        "clusters",
+        "update",
+        "c1",
+        "--api-server-url",
+        "https://k8s2.example.com",
+        "-o",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(
+        updated["item"]["api_server_url"],
+        "https://k8s2.example.com"
+    );
+    let listed = cli(&["clusters", "list"]).ok().stdout;
+    assert!(
+        listed.contains("c1") && listed.contains("https://k8s2.example.com"),
+        "{listed}"
+    );
+    assert!(cli(&["clusters", "get", "c1"]).ok().stdout.contains("MIIB"));
+    cli(&["clusters", "delete", "c1"]).ok();
+    assert!(
+        cli(&["clusters", "list", "-o", "json"]).ok().json()["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Tokens: the secret is printed once and works at once. Returns the secrets made.
+fn tokens(j: &Journey) -> [String; 2] {
+    let Journey { server, admin, .. } = j;
+    let cli = |args: &[&str]| j.cli(args);
+    let created_table = cli(&["tokens", "create", "--name", "ci", "--expires-in", "1h"]).ok();
+    assert!(created_table.stdout.contains("will not be shown again"));
+    let secret = created_table
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Token: "))
+        .unwrap_or_else(|| panic!("{}", created_table.stdout))
+        .trim()
+        .to_string();
+    assert!(secret.starts_with("wdn_pat_"), "{secret}");
+    let me = server.run(&secret, &["whoami", "-o", "json"]).ok().json();
+    assert_eq!(me["user"]["id"], admin.as_str());
+    let new = cli(&[
+        "tokens", "create", "--name", "ci-2", "--note", "for CI", "-o", "json",
+    ])
+    .ok()
+    .json();
+    let new_secret = new["secret"].as_str().unwrap().to_string();
+    let new_id = new["token"]["id"].as_str().unwrap().to_string();
+    assert!(new_secret.starts_with("wdn_pat_"));
+    assert_eq!(
+        server
+            .run(&new_secret, &["whoami", "-o", "json"])
+            .ok()
+            .json()["token_id"],
+        new_id.as_str()
+    );
+    let tokens = cli(&["tokens", "list", "-o", "json"]).ok().json();
+    assert_eq!(tokens["items"].as_array().unwrap().len(), 3);
+    let listed = cli(&["tokens", "list"]).ok().stdout;
+    assert!(!listed.contains(&new_secret));
+    // The tokens table shows each token's owner.
+    let header: Vec<&str> = listed.lines().next().unwrap().split_whitespace().collect();
+    assert!(header.contains(&"OWNER"), "{listed}");
+    assert!(
+        listed
+            .lines()
+            .skip(1)
+            .all(|l| l.contains("ada@example.com")),
+        "{listed}"
+    );
+    let got = cli(&["tokens", "get", &new_id, "-o", "json"]).ok().json();
+    assert_eq!(got["note"], "for CI");
+    assert_eq!(got["owner"]["kind"], "user");
+    assert_eq!(got["owner"]["id"], admin.as_str());
+    let shown = cli(&["tokens", "get", &new_id]).ok().stdout;
+    assert!(shown.contains("user ada@example.com ("), "{shown}");
+    // Without --mail-dir, the server writes its emails into the data directory's outbox.
+    let email = wait_for_email(&server.data_dir().join("outbox"), &new_id);
+    assert!(email.contains("To: <ada@example.com>"), "{email}");
+    cli(&["tokens", "delete", &new_id]).ok();
+    server
+        .run(&new_secret, &["whoami"])
+        .fails_with("401 unauthenticated");
+    cli(&["tokens", "create", "--expires-in", "2d"]).expect_code(2);
+
+    // bad credentials
+    let bad = server
+        .run("wdn_pat_not-a-real-token", &["whoami"])
+        .fails_with("401 unauthenticated");
+    assert!(bad.stdout.is_empty());
+
+    [secret, new_secret]
+}
+
+/// The audit log and the OpenAPI document.
+fn audit(j: &Journey) {
+    let cli = |args: &[&str]| j.cli(args);
+    let audit = cli(&["audit", "--limit", "5", "-o", "json"]).ok().json();
+    let events = audit["items"].as_array().unwrap();
+    assert_eq!(events.len(), 5);
+    assert_eq!(events[0]["action"], "tokens.personal.delete");
+    let all = cli(&["audit", "--limit", "1000", "-o", "json"]).ok().json();
+    assert!(all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["outcome"] == "denied" && e["error_code"] == "self_privilege_change"));
+    let audit = cli(&["audit", "--limit", "3"]).ok().stdout;
+    assert!(audit.starts_with("TIME"), "{audit}");
+    assert_eq!(audit.lines().count(), 4, "{audit}");
+    cli(&["audit", "--limit", "0"]).fails_with("422 invalid_field");
+    let openapi = cli(&["openapi"]).ok().json();
+    assert!(openapi["paths"]["/v1/whoami"].is_object());
+}
+
+/// Clean-up order: policies naming a group first. The server never logs secrets.
+fn clean_up(j: &Journey, secrets: &[String; 2]) {
+    let cli = |args: &[&str]| j.cli(args);
+    cli(&["policies", "delete", "ml-inference"]).ok();
+    cli(&["groups", "delete", "ml"]).ok();
+    cli(&["groups", "get", "ml"]).fails_with("404 not_found");
+    cli(&["groups", "delete", "admin"]).fails_with("409 legacy_group_protected");
+
+    // The server never logs secrets.
+    let log = j.server.log();
+    assert!(log.contains("warden started"), "{log}");
+    for secret in [&j.token, &secrets[0], &secrets[1]] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret is in the server log"
+        );
+    }
+}
