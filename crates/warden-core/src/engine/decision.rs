@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::inline_id::InlineId;
 use super::Snapshot;
 use crate::actionset::{ActionId, ActionSet};
 use crate::catalog::ResolvedAction;
@@ -190,12 +191,13 @@ impl Snapshot {
             return Ok(Decision::deny(DenyReason::UnknownNamespace));
         }
         let allowed = self.is_org_admin(principal, now)
-            || entry.id.user().is_some_and(|user| {
-                self.namespace_keys
-                    .get(namespace)
-                    .and_then(|users| users.get(user))
-                    .is_some_and(|bits| bits & (1 << bit) != 0)
-            });
+            || (entry.is_user
+                && InlineId::new(principal).is_some_and(|user| {
+                    self.namespace_keys
+                        .get(namespace)
+                        .and_then(|users| users.get(&user))
+                        .is_some_and(|bits| bits & (1 << bit) != 0)
+                }));
         Ok(Decision {
             allowed,
             reason: (!allowed).then_some(DenyReason::NamespacePermissionMissing),
@@ -235,9 +237,15 @@ impl Snapshot {
     pub fn who_can(&self, action: &str, now: Timestamp) -> Result<Vec<PrincipalId>, DomainError> {
         self.wanted(action)?;
         let mut out = Vec::new();
-        for entry in &self.entries {
-            if self.check(entry.id.as_str(), action, now)? {
-                out.push(entry.id.clone());
+        let ids = self
+            .state
+            .users
+            .keys()
+            .map(|u| u.as_str())
+            .chain(self.state.service_accounts.keys().map(|a| a.as_str()));
+        for id in ids {
+            if self.check(id, action, now)? {
+                out.extend(self.principal(id));
             }
         }
         out.sort();
