@@ -106,13 +106,22 @@ pub struct TokenInput {
     pub expires_in: Option<TokenLifetime>,
 }
 
-/// A token and its secret: the only time the secret is shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A token and its secret: the only time the secret is shown. `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreatedToken {
     pub revision: u64,
     pub token: Token,
     pub secret: String,
+}
+
+impl std::fmt::Debug for CreatedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedToken")
+            .field("revision", &self.revision)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {

@@ -205,6 +205,10 @@ impl Catalog {
             aliases.insert(alias.clone(), set);
         }
 
+        // The engine keeps a role mask of 64 bits per principal.
+        if file.roles.len() > 64 {
+            return Err(CatalogError::TooManyRoles(file.roles.len()));
+        }
         let mut role_ids: FxHashMap<Box<str>, RoleIndex> = FxHashMap::default();
         for (i, role) in file.roles.iter().enumerate() {
             if role_ids

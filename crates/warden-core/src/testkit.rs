@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::actionset::ActionSet;
 use crate::catalog::Catalog;
 use crate::command::{diff, new_organization, Applied, CommandContext, Executed, FirstUser};
 use crate::domain::*;
@@ -206,52 +205,4 @@ pub fn as_created(catalog: &Arc<Catalog>, state: OrgState) -> Executed {
         }],
         effects: Vec::new(),
     }
-}
-
-/// The effective actions of a principal at `now`, computed straight from the state by the
-/// definition of spec section 2, without compiling anything: the oracle the engine's
-/// property tests compare the compiled snapshot with. Not for production use (it walks
-/// every rule).
-pub fn naive_actions(
-    catalog: &Catalog,
-    state: &OrgState,
-    principal: &PrincipalId,
-    now: Timestamp,
-) -> ActionSet {
-    let mut set = ActionSet::EMPTY;
-    let (active, groups): (bool, Vec<&GroupId>) = match principal {
-        PrincipalId::User(user) => match state.users.get(user) {
-            Some(u) => (
-                u.status == UserStatus::Active,
-                state.groups_of(user).collect(),
-            ),
-            None => return set,
-        },
-        PrincipalId::ServiceAccount(id) => match state.service_accounts.get(id) {
-            Some(a) => (a.active, Vec::new()),
-            None => return set,
-        },
-    };
-    if !active {
-        return set;
-    }
-    for policy in state.policies.values() {
-        for rule in &policy.rules {
-            if !rule.in_force(now) {
-                continue;
-            }
-            let applies = match &rule.principal {
-                PrincipalRef::Group(id) => groups.contains(&id),
-                other => *other == principal.as_ref(),
-            };
-            if applies {
-                for role in &rule.roles {
-                    if let Some(r) = catalog.role(role) {
-                        set.union_with(&r.action_set);
-                    }
-                }
-            }
-        }
-    }
-    set
 }

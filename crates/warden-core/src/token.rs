@@ -102,6 +102,30 @@ pub fn to_hex(bytes: &[u8]) -> String {
     s
 }
 
+/// `text` with anything shaped like a Warden secret (`wdn_` and the characters of its
+/// alphabet that follow) replaced by `wdn_[redacted]`: for what others read, such as audit
+/// records of refused calls and logs, where a caller may have pasted a secret by mistake.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("wdn_") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("wdn_") {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        out.push_str("wdn_[redacted]");
+        let secret = from
+            .bytes()
+            .skip(4)
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+            .count();
+        rest = from.get(4 + secret..).unwrap_or("");
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 /// The leading characters of a secret shown in listings.
 pub fn display_prefix(secret: &str) -> String {
     secret.chars().take(DISPLAY_PREFIX_CHARS).collect()
@@ -110,6 +134,18 @@ pub fn display_prefix(secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_redacted_wherever_they_appear() {
+        let secret = encode_secret(SecretKind::Personal, &[3u8; RANDOM_CHARS]);
+        assert_eq!(redact("tok_abc"), "tok_abc");
+        assert_eq!(redact(&secret), "wdn_[redacted]");
+        assert_eq!(
+            redact(&format!("a/{secret}/b {secret}")),
+            "a/wdn_[redacted]/b wdn_[redacted]"
+        );
+        assert_eq!(redact("wdn_"), "wdn_[redacted]");
+    }
 
     #[test]
     fn round_trip_and_typos() {

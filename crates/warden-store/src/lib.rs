@@ -411,6 +411,37 @@ async fn write_commit(
     Ok(())
 }
 
+/// A database URL fit for messages and logs: the password of `scheme://user:password@host`
+/// and any `password=` query parameter are masked.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
 fn sqlite_params(url: &str) -> impl Iterator<Item = &str> {
     url.split_once('?')
         .map_or("", |(_, params)| params)
@@ -452,6 +483,20 @@ mod tests {
 
     use super::*;
     use sqlx::Row;
+
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(
+            redact_url("postgres://warden:s3cret@db:5432/warden?sslmode=disable"),
+            "postgres://warden:***@db:5432/warden?sslmode=disable"
+        );
+        assert_eq!(
+            redact_url("postgres://db/warden?user=w&password=s3cret"),
+            "postgres://db/warden?user=w&password=***"
+        );
+        assert_eq!(redact_url("postgres://db/warden"), "postgres://db/warden");
+        assert_eq!(redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+    }
 
     #[test]
     fn sqlite_urls() {

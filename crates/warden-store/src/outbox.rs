@@ -126,12 +126,27 @@ pub(crate) async fn claim(
             .rows_affected()
             == 1;
         if won {
-            if let Some(row) = sqlx::query(&format!("{COLUMNS} WHERE id = $1"))
+            let Some(row) = sqlx::query(&format!("{COLUMNS} WHERE id = $1"))
                 .bind(id.as_str())
                 .optional(pool)
                 .await?
-            {
-                claimed.push(item(&row)?);
+            else {
+                continue;
+            };
+            match item(&row) {
+                Ok(item) => claimed.push(item),
+                // An item this version cannot read is set aside (never due again), with the
+                // reason, rather than blocking every item behind it.
+                Err(e) => {
+                    tracing::error!(item = %id, error = %e, "outbox item set aside");
+                    sqlx::query(FAILED)
+                        .bind(id.as_str())
+                        .bind(worker)
+                        .bind(e.to_string())
+                        .bind(i64::MAX)
+                        .run(pool)
+                        .await?;
+                }
             }
         }
     }

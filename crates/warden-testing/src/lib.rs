@@ -56,7 +56,7 @@ where
 }
 
 fn unreachable_server(server: &str, why: &str) {
-    let server = redact(server);
+    let server = warden_store::redact_url(server);
     if std::env::var("CI").as_deref() == Ok("true") {
         // A harness that cannot set up its database fails the test that asked for it.
         #[allow(clippy::panic)]
@@ -68,22 +68,6 @@ fn unreachable_server(server: &str, why: &str) {
         "\n**********\nSKIPPED: PostgreSQL not reachable at {server}: {why}\n\
          (set WARDEN_TEST_POSTGRES_URL to test the PostgreSQL backend)\n**********\n"
     );
-}
-
-/// The URL without its password.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
 }
 
 /// The server URL with its database replaced by `name` (query parameters kept).
@@ -129,11 +113,6 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(
-            redact("postgres://warden:s3cret@db:5432/warden?sslmode=disable"),
-            "postgres://warden:***@db:5432/warden?sslmode=disable"
-        );
-        assert_eq!(redact("postgres://db/warden"), "postgres://db/warden");
         assert_eq!(
             with_database("postgres://u@h:5432/test?x=1", "d"),
             "postgres://u@h:5432/d?x=1"

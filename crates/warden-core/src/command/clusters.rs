@@ -40,6 +40,11 @@ impl AreaCommand for ClusterCommand {
         }
     }
 
+    fn target_id(&self, state: &OrgState) -> Option<String> {
+        let key = self.target()?;
+        resolve::cluster(state, key).ok().map(|c| c.id.0.clone())
+    }
+
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
         match self {
             ClusterCommand::Create {

@@ -51,6 +51,11 @@ impl AreaCommand for GroupCommand {
         }
     }
 
+    fn target_id(&self, state: &OrgState) -> Option<String> {
+        let key = self.target()?;
+        resolve::group(state, key).ok().map(|g| g.id.0.clone())
+    }
+
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
         match self {
             GroupCommand::Create { name, description } => {

@@ -1,9 +1,16 @@
 //! Spec section 7, rules 1 to 3, checked on the snapshot a batch of commands would produce,
 //! against the snapshot it started from. Both are compiled snapshots: the invariants ask the
 //! same evaluator as every check.
+//!
+//! Rules may end at an instant, so "the caller's privileges do not change" and "an admin
+//! remains" are checked at `now` and at every instant at which a rule of either snapshot
+//! stops granting: otherwise a holder of a grant that ends could make it last (same rights
+//! now, more later).
+
+use std::collections::BTreeSet;
 
 use super::Actor;
-use crate::domain::{OrgState, Timestamp};
+use crate::domain::{OrgState, PrincipalId, Rule, Timestamp};
 use crate::engine::Snapshot;
 use crate::error::DomainError;
 
@@ -13,8 +20,9 @@ pub(super) fn check(
     actor: &Actor,
     now: Timestamp,
 ) -> Result<(), DomainError> {
-    // Rule 1: at least one active admin, whoever acts.
-    if after.org_admins(now).is_empty() {
+    let instants = instants(before.state(), after.state(), now);
+    // Rule 1: at least one active admin, whoever acts, now and as rules end.
+    if instants.iter().any(|t| after.org_admins(*t).is_empty()) {
         return Err(DomainError::LastAdmin);
     }
     let Actor::Principal(caller) = actor else {
@@ -35,10 +43,71 @@ pub(super) fn check(
     {
         return Err(DomainError::DefaultAdminProtected);
     }
-    // Rule 2: the caller's own effective actions do not change by the caller's command
-    // (edits through a group the caller belongs to are caught too).
-    if before.actions_of(caller.as_str(), now) != after.actions_of(caller.as_str(), now) {
+    // Rule 2, structurally: the caller's own grants are not touched, whatever the effect (so
+    // a redundant self-grant cannot be planted to outlive a later demotion).
+    if own_grants(before.state(), caller) != own_grants(after.state(), caller) {
+        return Err(DomainError::SelfPrivilegeChange);
+    }
+    // Rule 2, by effect: the caller's effective actions are the same, now and as rules end
+    // (edits through a group the caller belongs to are caught here).
+    let same = instants
+        .iter()
+        .all(|t| before.actions_of(caller.as_str(), *t) == after.actions_of(caller.as_str(), *t));
+    if !same {
         return Err(DomainError::SelfPrivilegeChange);
     }
     Ok(())
+}
+
+/// `now` and every later instant at which a rule of either state stops granting.
+fn instants(before: &OrgState, after: &OrgState, now: Timestamp) -> BTreeSet<Timestamp> {
+    let mut out = BTreeSet::from([now]);
+    for state in [before, after] {
+        for rule in state.policies.values().flat_map(|p| &p.rules) {
+            if let Some(at) = rule.expires_at.filter(|at| *at > now) {
+                out.insert(at);
+            }
+        }
+    }
+    out
+}
+
+/// One rule naming the caller, as compared: its policy, its roles as a set, its end.
+type OwnRule<'a> = (&'a str, BTreeSet<&'a str>, Option<Timestamp>);
+
+/// What of a principal's own standing a command could change: the rules naming it (by
+/// policy, in any order), its memberships and its status.
+fn own_grants<'a>(
+    state: &'a OrgState,
+    principal: &'a PrincipalId,
+) -> (Vec<OwnRule<'a>>, Vec<&'a str>, Option<&'static str>) {
+    let me = principal.as_ref();
+    let mut rules: Vec<OwnRule<'a>> = state
+        .policies
+        .values()
+        .flat_map(|p| p.rules.iter().map(move |r| (p.id.as_str(), r)))
+        .filter(|(_, r)| r.principal == me)
+        .map(|(policy, r): (&str, &Rule)| {
+            (
+                policy,
+                r.roles.iter().map(String::as_str).collect(),
+                r.expires_at,
+            )
+        })
+        .collect();
+    rules.sort();
+    let (groups, status) = match principal {
+        PrincipalId::User(user) => (
+            state.groups_of(user).map(|g| g.as_str()).collect(),
+            state.users.get(user).map(|u| u.status.as_str()),
+        ),
+        PrincipalId::ServiceAccount(id) => (
+            Vec::new(),
+            state
+                .service_accounts
+                .get(id)
+                .map(|a| if a.active { "active" } else { "inactive" }),
+        ),
+    };
+    (rules, groups, status)
 }

@@ -36,7 +36,6 @@ use crate::catalog::Catalog;
 use crate::domain::*;
 use crate::engine::Snapshot;
 use crate::error::{BatchError, DomainError};
-use crate::resolve;
 pub use crate::resolve::{Key, PrincipalInput, PrincipalKind};
 
 /// Who issues a command.
@@ -100,6 +99,9 @@ pub(crate) trait AreaCommand {
     /// The existing entity the command addresses (none for creations), as the caller named
     /// it: what the audit record of a refused command names as its target.
     fn target(&self) -> Option<&str>;
+    /// The id of the entity the command addresses, as `target()` names it, resolved against
+    /// `state` (`None` when it names nothing there).
+    fn target_id(&self, state: &OrgState) -> Option<String>;
     /// Applies the command to `cx.state`; returns the id of what it created or changed.
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError>;
 }
@@ -136,18 +138,7 @@ impl Command {
         let Some(key) = self.target() else {
             return String::new();
         };
-        let id = match self {
-            Command::Organization(_) => None,
-            Command::User(_) => resolve::user(state, key).ok().map(|u| u.id.0.clone()),
-            Command::Group(_) => resolve::group(state, key).ok().map(|g| g.id.0.clone()),
-            Command::Policy(_) => resolve::policy(state, key).ok().map(|p| p.id.0.clone()),
-            Command::Namespace(_) => resolve::namespace(state, key).ok().map(|n| n.id.0.clone()),
-            Command::Cluster(_) => resolve::cluster(state, key).ok().map(|c| c.id.0.clone()),
-            Command::Token(TokenCommand::CreatePersonal { .. }) => {
-                resolve::acting_principal(state, key).map(|p| p.as_str().to_string())
-            }
-            Command::Token(TokenCommand::DeletePersonal { .. }) => None,
-        };
+        let id = dispatch!(self, c => c.target_id(state));
         id.unwrap_or_else(|| key.chars().take(crate::validate::MAX_NAME).collect())
     }
 

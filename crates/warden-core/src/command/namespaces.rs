@@ -44,6 +44,11 @@ impl AreaCommand for NamespaceCommand {
         }
     }
 
+    fn target_id(&self, state: &OrgState) -> Option<String> {
+        let key = self.target()?;
+        resolve::namespace(state, key).ok().map(|n| n.id.0.clone())
+    }
+
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
         match self {
             NamespaceCommand::Create { name, access } => {

@@ -27,6 +27,10 @@ impl AreaCommand for OrganizationCommand {
         None
     }
 
+    fn target_id(&self, _state: &OrgState) -> Option<String> {
+        None
+    }
+
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
         match self {
             OrganizationCommand::Update { name } => {

@@ -58,6 +58,11 @@ impl AreaCommand for PolicyCommand {
         }
     }
 
+    fn target_id(&self, state: &OrgState) -> Option<String> {
+        let key = self.target()?;
+        resolve::policy(state, key).ok().map(|p| p.id.0.clone())
+    }
+
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
         match self {
             PolicyCommand::Create {

@@ -49,11 +49,14 @@ impl TokenLifetime {
     }
 
     pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .zip(Self::NAMES)
-            .find(|(l, _)| **l == self)
-            .map_or("30d", |(_, name)| name)
+        match self {
+            TokenLifetime::OneHour => "1h",
+            TokenLifetime::EightHours => "8h",
+            TokenLifetime::OneMonth => "30d",
+            TokenLifetime::NinetyDays => "90d",
+            TokenLifetime::OneYear => "1y",
+            TokenLifetime::Never => "never",
+        }
     }
 
     pub fn expires_at(self, now: Timestamp) -> Option<Timestamp> {
@@ -99,6 +102,17 @@ impl AreaCommand for TokenCommand {
         match self {
             TokenCommand::CreatePersonal { owner, .. } => Some(owner.as_str()),
             TokenCommand::DeletePersonal { token } => Some(token.as_str()),
+        }
+    }
+
+    fn target_id(&self, state: &OrgState) -> Option<String> {
+        match self {
+            TokenCommand::CreatePersonal { owner, .. } => {
+                resolve::acting_principal(state, owner.as_str()).map(|p| p.as_str().to_string())
+            }
+            // A token's id is never resolved for an audit record: a caller who pasted a
+            // secret there must not have it looked up, let alone stored.
+            TokenCommand::DeletePersonal { .. } => None,
         }
     }
 

@@ -46,6 +46,11 @@ impl AreaCommand for UserCommand {
         }
     }
 
+    fn target_id(&self, state: &OrgState) -> Option<String> {
+        let key = self.target()?;
+        resolve::user(state, key).ok().map(|u| u.id.0.clone())
+    }
+
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
         match self {
             UserCommand::Create {

@@ -27,14 +27,6 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
-    pub const ALL: [DenyReason; 5] = [
-        DenyReason::NoMatchingRule,
-        DenyReason::UnknownPrincipal,
-        DenyReason::PrincipalInactive,
-        DenyReason::UnknownNamespace,
-        DenyReason::NamespacePermissionMissing,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             DenyReason::NoMatchingRule => "no_matching_rule",

@@ -398,10 +398,10 @@ impl Snapshot {
         }
     }
 
-    /// A check from an interned action, for an instant inside the window (see
-    /// [`Snapshot::check_at`] for any instant).
+    /// A check from an interned action, for an instant inside the window only: private, so
+    /// no caller can skip the time (see [`Snapshot::check_at`]).
     #[inline]
-    pub fn check_id(&self, principal: &str, action: ActionId) -> bool {
+    fn check_id(&self, principal: &str, action: ActionId) -> bool {
         self.slot(principal)
             .is_some_and(|s| self.set_at(s).contains(action))
     }

@@ -103,7 +103,8 @@ impl DomainError {
         }
     }
 
-    pub(crate) fn not_found(kind: &'static str, id: &str) -> DomainError {
+    /// `not_found` for an entity of `kind` named `id` (cut to a sane length).
+    pub fn not_found(kind: &'static str, id: &str) -> DomainError {
         DomainError::NotFound {
             kind,
             id: id.chars().take(crate::validate::MAX_NAME).collect(),

@@ -62,7 +62,7 @@ fn a_batch_is_one_revision_and_later_commands_see_earlier_ones() {
 }
 
 #[test]
-fn a_failing_third_command_leaves_the_first_two_unwritten() {
+fn a_failing_third_command_refuses_the_whole_batch_and_names_it() {
     let mut org = Org::new();
     let before = org.state().clone();
     let mut batch = add_user_batch("bob@acme.test", "read");
@@ -76,6 +76,8 @@ fn a_failing_third_command_leaves_the_first_two_unwritten() {
         display_prefix: "wdn_pat_z".into(),
     }
     .into();
+    // No `Executed` comes back, so there is nothing to commit (the store suite shows a
+    // refused commit writes nothing); the refusal names the third command.
     let err = org.run_all(&Actor::System, batch).unwrap_err();
     assert_eq!(err.index, 2);
     assert_eq!(err.error.code(), "not_found");

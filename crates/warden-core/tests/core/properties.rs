@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use warden_core::testkit::{generate_org, naive_actions, SplitMix, Workload};
+use warden_core::testkit::{generate_org, SplitMix, Workload};
 use warden_core::*;
 
 const BASE: i64 = 1_700_000_000_000;
@@ -105,4 +105,52 @@ proptest! {
             prop_assert_eq!(listed, who.remove(action).unwrap_or_default());
         }
     }
+}
+
+/// The effective actions of a principal at `now`, computed straight from the state by the
+/// definition of spec section 2, without compiling anything: the oracle the engine's
+/// property tests compare the compiled snapshot with. It walks every rule: the
+/// definition, not an implementation.
+fn naive_actions(
+    catalog: &Catalog,
+    state: &OrgState,
+    principal: &PrincipalId,
+    now: Timestamp,
+) -> ActionSet {
+    let mut set = ActionSet::EMPTY;
+    let (active, groups): (bool, Vec<&GroupId>) = match principal {
+        PrincipalId::User(user) => match state.users.get(user) {
+            Some(u) => (
+                u.status == UserStatus::Active,
+                state.groups_of(user).collect(),
+            ),
+            None => return set,
+        },
+        PrincipalId::ServiceAccount(id) => match state.service_accounts.get(id) {
+            Some(a) => (a.active, Vec::new()),
+            None => return set,
+        },
+    };
+    if !active {
+        return set;
+    }
+    for policy in state.policies.values() {
+        for rule in &policy.rules {
+            if !rule.in_force(now) {
+                continue;
+            }
+            let applies = match &rule.principal {
+                PrincipalRef::Group(id) => groups.contains(&id),
+                other => *other == principal.as_ref(),
+            };
+            if applies {
+                for role in &rule.roles {
+                    if let Some(r) = catalog.role(role) {
+                        set.union_with(&r.action_set);
+                    }
+                }
+            }
+        }
+    }
+    set
 }

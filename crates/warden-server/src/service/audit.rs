@@ -1,7 +1,7 @@
 //! Audit events: one per committed command (with its changes), one per refused call.
 
 use warden_core::command::Applied;
-use warden_core::{Actor, AuditEvent, DomainError, OrgId, Outcome, Timestamp};
+use warden_core::{Actor, AuditEvent, OrgId, Outcome, Timestamp};
 
 use super::context::{current_request_id, new_id};
 use super::{Service, ServiceError};
@@ -30,22 +30,10 @@ pub(crate) fn of_change(
     })
 }
 
-/// Refusals that are denials of a management call (as opposed to malformed input).
-pub(crate) fn is_audited_refusal(e: &DomainError) -> bool {
-    matches!(
-        e,
-        DomainError::Forbidden { .. }
-            | DomainError::SelfPrivilegeChange
-            | DomainError::DefaultAdminProtected
-            | DomainError::LastAdmin
-            | DomainError::ReservedNamespacePermission(_)
-            | DomainError::OperatorOnly
-    )
-}
-
 impl Service {
-    /// Records a refused call before its refusal is answered. A failure to record is logged,
-    /// and the call stays refused.
+    /// Records a refused call, whatever the refusal, before its refusal is answered. The
+    /// target is as the caller named it, with anything shaped like a secret redacted. A
+    /// failure to record is logged, and the call stays refused.
     pub(crate) async fn record_refusal(
         &self,
         org: &OrgId,
@@ -60,7 +48,7 @@ impl Service {
             at: super::context::now(),
             actor: actor.describe(),
             action: action.to_string(),
-            target: target
+            target: warden_core::token::redact(target)
                 .chars()
                 .take(warden_core::validate::MAX_NAME)
                 .collect(),

@@ -71,12 +71,17 @@ pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", random_base32(16))
 }
 
-/// A new secret and the values the core stores for it.
-#[derive(Debug)]
+/// A new secret and the values the core stores for it. `Debug` does not print the secret.
 pub struct NewSecret {
     pub secret: String,
     pub hash_hex: String,
     pub display_prefix: String,
+}
+
+impl std::fmt::Debug for NewSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSecret").finish_non_exhaustive()
+    }
 }
 
 pub fn new_personal_secret() -> NewSecret {

@@ -3,8 +3,9 @@
 //! and the outbox worker. The HTTP layer (`crate::http`) translates requests into calls
 //! here and [`ServiceError`]s into problem details.
 //!
-//! Reads and checks never touch SQL: they load the organization's current [`CompiledOrg`]
-//! (lock-free, `ArcSwap`). A write takes the organization's write lock, runs the commands in
+//! Checks and reads of an organization's state never touch SQL: they load its current
+//! [`CompiledOrg`] (lock-free, `ArcSwap`); only the audit log and tokens' last-use times are
+//! read from the store. A write takes the organization's write lock, runs the commands in
 //! the core against the current snapshot, commits the resulting changes, audit events and
 //! outbox items with an optimistic revision check (so replicas sharing a PostgreSQL database
 //! serialize per organization), and publishes the new snapshot before the write returns.
@@ -174,6 +175,30 @@ impl Service {
         ))
     }
 
+    /// Recompiles the organizations whose snapshots a rule's end has left on the slow path
+    /// (their precomputed sets no longer cover `now`), at the same revision.
+    pub fn refresh_expired(&self, now: Timestamp) -> usize {
+        let mut refreshed = 0;
+        for entry in self.orgs.load().values() {
+            let current = entry.compiled.load_full();
+            if current
+                .snapshot
+                .valid_until()
+                .is_some_and(|until| until <= now)
+            {
+                let fresh =
+                    CompiledOrg::compile(self.catalog.clone(), current.state().clone(), now);
+                let _installing = entry.install_lock.lock();
+                // Only over the snapshot it replaces: a write may have published a newer one.
+                if Arc::ptr_eq(&entry.compiled.load_full(), &current) {
+                    entry.compiled.store(Arc::new(fresh));
+                    refreshed += 1;
+                }
+            }
+        }
+        refreshed
+    }
+
     /// Publishes a compiled organization, unless a newer one is already published.
     fn install(&self, compiled: CompiledOrg) -> Arc<CompiledOrg> {
         let compiled = Arc::new(compiled);
@@ -336,15 +361,13 @@ impl Service {
             ) {
                 Ok(executed) => executed,
                 Err(e) => {
-                    if audit::is_audited_refusal(&e.error) {
-                        let refused = commands.get(e.index);
-                        let action = refused.map_or("", |c| c.required_action());
-                        let target = refused
-                            .map(|c| c.audit_target(current.state()))
-                            .unwrap_or_default();
-                        self.record_refusal(org, actor, action, &target, e.error.code())
-                            .await;
-                    }
+                    let refused = commands.get(e.index);
+                    let action = refused.map_or("", |c| c.required_action());
+                    let target = refused
+                        .map(|c| c.audit_target(current.state()))
+                        .unwrap_or_default();
+                    self.record_refusal(org, actor, action, &target, e.error.code())
+                        .await;
                     return Err(ServiceError::Batch(e));
                 }
             };
@@ -425,8 +448,9 @@ impl Service {
         Ok((changes, events, outbox))
     }
 
-    /// Creates an organization with its first admin, and a personal token for that admin.
-    /// Returns the organization and the token's secret (shown once) and id.
+    /// Creates an organization with its first admin and a personal token for that admin, in
+    /// one transaction (a failure leaves no organization behind). Returns the organization,
+    /// the token's secret (shown once) and its id.
     pub async fn create_organization(
         &self,
         name: &str,
@@ -434,23 +458,43 @@ impl Service {
         lifetime: TokenLifetime,
     ) -> Result<(Arc<CompiledOrg>, String, TokenId), ServiceError> {
         let mut ctx = SystemContext::new();
-        let mut created = None;
         for _ in 0..10 {
             let bytes: [u8; 3] = context::random_bytes();
             let id = OrgId(token::to_hex(&bytes));
             if self.compiled(&id).is_some() {
                 continue;
             }
-            let executed = warden_core::new_organization(
+            let created = warden_core::new_organization(
                 &self.catalog,
                 id.clone(),
                 name,
                 first.clone(),
                 &mut ctx,
             )?;
-            let (changes, events, outbox) =
-                Self::records(&id, &Actor::System, &executed, ctx.now())?;
-            let state = executed.state().clone();
+            let admin = created.state().org.default_admin.clone();
+            let secret = new_personal_secret();
+            let with_token = warden_core::execute(
+                &created.snapshot,
+                &Actor::System,
+                TokenCommand::CreatePersonal {
+                    owner: Key::from(&admin),
+                    name: "initial admin token".to_string(),
+                    note: String::new(),
+                    lifetime,
+                    secret_hash: secret.hash_hex.clone(),
+                    display_prefix: secret.display_prefix.clone(),
+                }
+                .into(),
+                &mut ctx,
+            )?;
+            let (mut changes, mut events, mut outbox) =
+                Self::records(&id, &Actor::System, &created, ctx.now())?;
+            let (more_changes, more_events, more_outbox) =
+                Self::records(&id, &Actor::System, &with_token, ctx.now())?;
+            changes.extend(more_changes);
+            events.extend(more_events);
+            outbox.extend(more_outbox);
+            let state = with_token.state().clone();
             let commit = Commit {
                 changes: &changes,
                 audit: &events,
@@ -461,30 +505,19 @@ impl Service {
                 .create_organization(&state.org, state.revision, commit)
                 .await
             {
-                Ok(()) => {
-                    drop(changes);
-                    created = Some(executed.snapshot);
-                    break;
-                }
+                Ok(()) => {}
                 Err(StoreError::OrgExists(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
+            drop(changes);
+            let token = TokenId(with_token.target().to_string());
+            let compiled = self.install(CompiledOrg::new(with_token.snapshot));
+            self.outbox_ready.notify_one();
+            return Ok((compiled, secret.secret, token));
         }
-        let snapshot = created.ok_or_else(|| {
-            ServiceError::Internal("no free organization id after 10 attempts".to_string())
-        })?;
-        let org = snapshot.state().org.id.clone();
-        let admin = snapshot.state().org.default_admin.clone();
-        self.install(CompiledOrg::new(snapshot));
-        self.issue_personal_token(
-            &org,
-            &Actor::user(admin.clone()),
-            Key::from(&admin),
-            "initial admin token",
-            "",
-            lifetime,
-        )
-        .await
+        Err(ServiceError::Internal(
+            "no free organization id after 10 attempts".to_string(),
+        ))
     }
 
     /// Creates a personal token for `owner` on behalf of `actor` (the owner itself, or the
@@ -533,6 +566,7 @@ impl Service {
                 if let Err(e) = service.flush_token_usage().await {
                     tracing::warn!(error = %e, "token usage flush failed");
                 }
+                service.refresh_expired(now());
             }
         });
         if self.settings.mailer.is_some() {
@@ -540,7 +574,7 @@ impl Service {
             tokio::spawn(async move {
                 loop {
                     match service.deliver_outbox().await {
-                        // A full batch: there may be more waiting.
+                        // Something was delivered: there may be more waiting.
                         Ok(n) if n > 0 => continue,
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "outbox delivery failed"),

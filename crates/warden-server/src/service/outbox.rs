@@ -152,8 +152,12 @@ impl Service {
             .await?;
         let mut delivered = 0;
         for item in items {
-            if self.deliver(mailer, &item).await? {
-                delivered += 1;
+            // One item's trouble (the store refusing its mark, say) does not stop the others;
+            // an unmarked item is claimed again when its lease runs out.
+            match self.deliver(mailer, &item).await {
+                Ok(true) => delivered += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(effect = %item.id, error = %e, "outbox item not settled"),
             }
         }
         Ok(delivered)

@@ -141,7 +141,8 @@ async fn decisions_follow_writes_immediately_and_explain_names_the_grant() {
 async fn a_time_bound_rule_grants_until_its_instant_without_a_write() {
     let s = Server::start().await;
     let (u, _) = s.user("temp@acme.test").await;
-    let until = warden_server::service::now().0 + 1_500;
+    // Far enough ahead for the writes and checks before it on a loaded machine.
+    let until = warden_server::service::now().0 + 3_000;
     s.admin_client
         .create_policy(&PolicyInput {
             name: "break-glass".into(),
@@ -176,6 +177,14 @@ async fn a_time_bound_rule_grants_until_its_instant_without_a_write() {
     }
     assert!(!s.check(&s.admin_token, &u, "cks.clusters.create").await);
     assert_eq!(s.revision(), revision, "expiry needed no write");
+    // The background tick puts the organization back on the fast path: the same revision,
+    // recompiled, with no window left to leave.
+    assert_eq!(s.service.refresh_expired(warden_server::service::now()), 1);
+    let compiled = s.service.compiled(&s.org).unwrap();
+    assert_eq!(compiled.revision(), revision);
+    assert_eq!(compiled.snapshot.valid_until(), None);
+    assert!(!s.check(&s.admin_token, &u, "cks.clusters.create").await);
+    assert_eq!(s.service.refresh_expired(warden_server::service::now()), 0);
     // A rule may not be written already expired.
     let problem = problem_of(
         s.admin_client

@@ -128,3 +128,64 @@ async fn an_effect_survives_a_restart_between_commit_and_delivery_and_is_deliver
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_email_written_by_a_worker_that_died_before_marking_it_is_sent_once() {
+    on_both_backends(|url: String| async move {
+        let mail = tempfile::tempdir().unwrap();
+        let store = Store::connect(&url).await.unwrap();
+        let s = Server::start_on(store, None, settings()).await;
+        let created = s
+            .admin_client
+            .create_token(&TokenInput {
+                name: "crash test".into(),
+                ..TokenInput::default()
+            })
+            .await
+            .unwrap();
+        let store = s.service.store().clone();
+        // A worker claims every pending email for 10 ms, writes this one, and dies before
+        // marking anything delivered.
+        let now = warden_server::service::now();
+        let claimed = store.claim_outbox("wrk_dead", now, 10, 50).await.unwrap();
+        let item = claimed
+            .iter()
+            .find(|i| match &i.effect {
+                warden_core::Effect::NotifyTokenCreated { token_id, .. } => {
+                    token_id.0 == created.token.id
+                }
+            })
+            .unwrap();
+        let message = warden_server::service::outbox::email_of(&item.effect)
+            .render(&item.id, item.created_at);
+        std::fs::write(mail.path().join(format!("{}.eml", item.id)), &message).unwrap();
+        // Its lease runs out; a live worker takes the items over and delivers them.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let live = Service::open(
+            Store::connect(&url).await.unwrap(),
+            Catalog::builtin().unwrap(),
+            Settings {
+                mailer: Some(Mailer::Directory(mail.path().to_path_buf())),
+                ..settings()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(live.deliver_outbox().await.unwrap(), claimed.len());
+        let files = eml_files(mail.path());
+        assert_eq!(files.len(), claimed.len(), "one file per email: {files:?}");
+        let rewritten =
+            std::fs::read_to_string(mail.path().join(format!("{}.eml", item.id))).unwrap();
+        assert_eq!(
+            rewritten, message,
+            "the retry replaced the file with the same message"
+        );
+        let again = store.outbox_item(&item.id).await.unwrap().unwrap();
+        assert_eq!(again.attempts, 2);
+        assert!(again.delivered_at.is_some());
+        assert_eq!(live.deliver_outbox().await.unwrap(), 0);
+        live.store().close().await;
+        store.close().await;
+    })
+    .await;
+}

@@ -41,8 +41,12 @@ async fn api(global: &GlobalArgs, command: Command) -> Result<Outcome, CliError>
     let client = client(global)?;
     let o = global.output;
     match command {
-        // Handled by `run` (they do not call the API).
-        Command::Serve(_) | Command::Org(OrgCommand::Create(_) | OrgCommand::AddUser(_)) => {}
+        // `run` gives these to the commands that open the store; never silently succeed.
+        Command::Serve(_) | Command::Org(OrgCommand::Create(_) | OrgCommand::AddUser(_)) => {
+            return Err(CliError::message(
+                "this command opens the store itself and does not call the API",
+            ))
+        }
         Command::Org(c) => organization::run(&client, o, c).await?,
         Command::Users(c) => users::run(&client, o, c).await?,
         Command::Whoami => authz::whoami(&client, o).await?,

@@ -91,8 +91,10 @@ pub async fn run(client: &Client, o: Output, command: OrgCommand) -> Result<(), 
             let w = client.rename_organization(&name).await?;
             show_written(o, &w, "Renamed", organization)
         }
-        // Run by `cmd::run`: they open the store.
-        OrgCommand::Create(_) | OrgCommand::AddUser(_) => Ok(()),
+        // `cmd::run` gives these to `create` and `add_user`: they open the store.
+        OrgCommand::Create(_) | OrgCommand::AddUser(_) => Err(CliError::message(
+            "`org create` and `org add-user` open the store and do not call the API",
+        )),
     }
 }
 
@@ -182,8 +184,8 @@ pub async fn create(args: OrgCreateArgs, output: Output) -> Result<(), CliError>
 }
 
 /// `org add-user --output json` (fields in alphabetical order, as this command has always
-/// printed them).
-#[derive(Debug, Serialize)]
+/// printed them). No `Debug`: it holds the token's secret.
+#[derive(Serialize)]
 struct AddedUser {
     email: String,
     /// The names of the user's groups.

@@ -83,7 +83,7 @@ impl Location {
     /// For messages: a URL's password is masked.
     pub fn describe(&self) -> String {
         match self {
-            Location::Url(url) => redact_url(url),
+            Location::Url(url) => warden_store::redact_url(url),
             Location::DataDir(dir) => format!("{}", dir.join("warden.db").display()),
         }
     }
@@ -127,26 +127,10 @@ pub fn mail_dir(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> PathB
     data.join(OUTBOX_DIR)
 }
 
-/// Masks the password of `scheme://user:password@host/...`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
 /// Masks the URL's password wherever an error message repeats the URL.
 fn redact_in(message: &str, location: &Location) -> String {
     match location {
-        Location::Url(url) => message.replace(url.as_str(), &redact_url(url)),
+        Location::Url(url) => message.replace(url.as_str(), &warden_store::redact_url(url)),
         Location::DataDir(_) => message.to_string(),
     }
 }
@@ -360,12 +344,13 @@ mod tests {
     }
 
     #[test]
-    fn passwords_are_masked() {
+    fn messages_about_a_database_never_show_its_password() {
+        let location = Location::Url("postgres://warden:s3cret@db:5432/warden".into());
+        assert_eq!(location.describe(), "postgres://warden:***@db:5432/warden");
+        let message = "cannot reach postgres://warden:s3cret@db:5432/warden: refused";
         assert_eq!(
-            redact_url("postgres://warden:s3cret@db:5432/warden?sslmode=disable"),
-            "postgres://warden:***@db:5432/warden?sslmode=disable"
+            redact_in(message, &location),
+            "cannot reach postgres://warden:***@db:5432/warden: refused"
         );
-        assert_eq!(redact_url("postgres://db/warden"), "postgres://db/warden");
-        assert_eq!(redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
     }
 }

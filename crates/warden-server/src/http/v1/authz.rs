@@ -1,7 +1,7 @@
 //! `/v1/authz` and `/v1/whoami`: decisions.
 //!
 //! The check endpoint is the hot path: its body is parsed borrowing from the request bytes
-//! and its answer serialized from static reason strings, so a single check allocates
+//! and its answer serialized from the wire's reason enum, so a single check allocates
 //! little. The JSON is exactly that of `model::CheckRequest` / `model::CheckResponse`.
 
 use std::borrow::Cow;
@@ -88,7 +88,7 @@ struct CheckQuestionIn<'a> {
 struct CheckResultOut {
     allowed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
+    reason: Option<m::DenyReason>,
     #[serde(skip_serializing_if = "Option::is_none")]
     granted_by: Option<Vec<m::GrantSource>>,
 }
@@ -97,6 +97,17 @@ struct CheckResultOut {
 struct CheckResponseOut {
     revision: u64,
     results: Vec<CheckResultOut>,
+}
+
+/// The wire form of a deny reason: every reason of the engine is one of the document's.
+fn reason(reason: DenyReason) -> m::DenyReason {
+    match reason {
+        DenyReason::NoMatchingRule => m::DenyReason::NoMatchingRule,
+        DenyReason::UnknownPrincipal => m::DenyReason::UnknownPrincipal,
+        DenyReason::PrincipalInactive => m::DenyReason::PrincipalInactive,
+        DenyReason::UnknownNamespace => m::DenyReason::UnknownNamespace,
+        DenyReason::NamespacePermissionMissing => m::DenyReason::NamespacePermissionMissing,
+    }
 }
 
 fn answer(
@@ -110,7 +121,7 @@ fn answer(
         let decision = snapshot.decide_namespace(principal, namespace, action, now)?;
         return Ok(CheckResultOut {
             allowed: decision.allowed,
-            reason: decision.reason.map(DenyReason::as_str),
+            reason: decision.reason.map(reason),
             granted_by: question.explain.then(Vec::new),
         });
     }
@@ -118,14 +129,14 @@ fn answer(
         let decision = snapshot.decide(principal, action, now)?;
         return Ok(CheckResultOut {
             allowed: decision.allowed,
-            reason: decision.reason.map(DenyReason::as_str),
+            reason: decision.reason.map(reason),
             granted_by: Some(decision.granted_by.into_iter().map(grant).collect()),
         });
     }
-    let (allowed, reason) = snapshot.decide_quickly(principal, action, now)?;
+    let (allowed, denied) = snapshot.decide_quickly(principal, action, now)?;
     Ok(CheckResultOut {
         allowed,
-        reason: reason.map(DenyReason::as_str),
+        reason: denied.map(reason),
         granted_by: None,
     })
 }

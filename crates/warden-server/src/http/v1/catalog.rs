@@ -49,10 +49,10 @@ async fn list_roles(State(s): State<AppState>, caller: Caller) -> Answer {
     responses((status = 200, body = m::Role), Problems))]
 async fn get_role(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Answer {
     s.require(&caller, "iam.roles.get").await?;
-    let found = s.catalog().role(&id).ok_or_else(|| DomainError::NotFound {
-        kind: "role",
-        id: id.chars().take(128).collect(),
-    })?;
+    let found = s
+        .catalog()
+        .role(&id)
+        .ok_or_else(|| DomainError::not_found("role", &id))?;
     Ok(read(&caller.compiled, role(found)))
 }
 

@@ -7,7 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warden_client::model as m;
 use warden_core::command::{Key, TokenCommand, TokenLifetime};
-use warden_core::{ApiToken, DomainError, OrgState, TokenId};
+use warden_core::{resolve, ApiToken, DomainError, OrgState, TokenId};
 
 use super::{principal, Answer};
 use crate::http::error::Problems;
@@ -129,14 +129,11 @@ async fn create_token(
 async fn get_token(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Answer {
     s.require(&caller, "tokens.personal.get").await?;
     let state = caller.compiled.state();
-    let found = state
-        .tokens
-        .get(&TokenId(id.clone()))
+    // Another principal's token is as absent as one that does not exist.
+    let found = resolve::token(state, &id)
+        .ok()
         .filter(|t| t.owner == caller.principal)
-        .ok_or_else(|| DomainError::NotFound {
-            kind: "token",
-            id: id.chars().take(128).collect(),
-        })?;
+        .ok_or_else(|| DomainError::not_found("token", &id))?;
     let used = last_used(&s, &caller).await?;
     let at = used.iter().find(|(t, _)| *t == found.id).map(|(_, at)| *at);
     Ok(read(&caller.compiled, token(state, found, at)))
