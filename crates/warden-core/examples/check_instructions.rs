@@ -1,6 +1,8 @@
 //! Instructions per check, for comparisons that the machine's noise cannot blur: run under
 //! `valgrind --tool=callgrind` with 0 and with 1,000,000 checks and divide the difference by a
-//! million (BENCHMARKS.md, "In-process engine").
+//! million (BENCHMARKS.md, "In-process engine"). With `explain` as a second argument, the
+//! same for `decide` (a check with its explanation); with `compile`, instructions per
+//! snapshot compilation.
 //!
 //! `cargo build --release -p warden-core --example check_instructions`, then
 //! `valgrind --tool=callgrind target/release/examples/check_instructions 1000000`.
@@ -27,6 +29,26 @@ fn main() {
         .collect();
     let now = black_box(Timestamp(1_700_000_000_000));
     let mut allowed = 0u64;
+    if std::env::args().nth(2).as_deref() == Some("compile") {
+        for _ in 0..n {
+            let again = Snapshot::compile(catalog.clone(), state.clone(), now);
+            allowed += u64::from(again.check(&qs[0].0, &qs[0].1, now).unwrap());
+        }
+        println!("{allowed}");
+        return;
+    }
+    if std::env::args().nth(2).as_deref() == Some("explain") {
+        for i in 0..n {
+            let (p, a) = &qs[i & 4095];
+            allowed += u64::from(
+                snap.decide(black_box(p), black_box(a), now)
+                    .unwrap()
+                    .allowed,
+            );
+        }
+        println!("{allowed}");
+        return;
+    }
     for i in 0..n {
         let (p, a) = &qs[i & 4095];
         allowed += u64::from(snap.check(black_box(p), black_box(a), now).unwrap());

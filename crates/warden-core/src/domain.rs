@@ -1,7 +1,8 @@
 //! Domain entities of one organization and the state that holds them all.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+
+use imbl::{OrdMap, OrdSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -88,9 +89,17 @@ mod time_tests {
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
         #[serde(transparent)]
         pub struct $name(pub String);
+
+        /// Ids compare, hash and order as their text, so maps keyed by them are searched
+        /// with a `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
 
         impl $name {
             /// The prefix every id of this kind starts with (before `_`).
@@ -408,23 +417,171 @@ impl fmt::Debug for ApiToken {
     }
 }
 
+/// An entity found by a natural key as well as by id: a user by email (ASCII
+/// case-insensitive), a group by name.
+pub trait NaturalKey {
+    fn natural_key(&self) -> String;
+}
+
+impl NaturalKey for User {
+    fn natural_key(&self) -> String {
+        self.email.to_ascii_lowercase()
+    }
+}
+
+impl NaturalKey for Group {
+    fn natural_key(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// A persistent map by id with an index by natural key, so that resolving an email or a
+/// group name costs a look-up, not a scan of the organization. Reads go through `Deref` to
+/// the map by id; writes only through [`NamedMap::insert`] and [`NamedMap::remove`], which
+/// keep the index its mirror (there is no `get_mut`).
+#[derive(Clone)]
+pub struct NamedMap<K: Ord + Clone, V: Clone> {
+    by_id: OrdMap<K, V>,
+    /// `(natural key, id)`: a set, so that two entries sharing a key (which the command layer
+    /// refuses, but a store could hold) are both indexed.
+    by_key: OrdSet<(String, K)>,
+}
+
+impl<K: Ord + Clone + Default, V: Clone + NaturalKey> NamedMap<K, V> {
+    pub fn new() -> Self {
+        NamedMap {
+            by_id: OrdMap::new(),
+            by_key: OrdSet::new(),
+        }
+    }
+
+    /// Sets the entry of `id`, returning the previous one.
+    pub fn insert(&mut self, id: K, value: V) -> Option<V> {
+        self.by_key.insert((value.natural_key(), id.clone()));
+        let before = self.by_id.insert(id.clone(), value);
+        if let Some(old) = &before {
+            let old_key = old.natural_key();
+            if self
+                .by_id
+                .get(&id)
+                .is_some_and(|v| v.natural_key() != old_key)
+            {
+                self.by_key.remove(&(old_key, id));
+            }
+        }
+        before
+    }
+
+    pub fn remove(&mut self, id: &K) -> Option<V> {
+        let before = self.by_id.remove(id)?;
+        self.by_key.remove(&(before.natural_key(), id.clone()));
+        Some(before)
+    }
+
+    /// The entry with this natural key (the first by id if several share it).
+    pub fn by_natural_key(&self, key: &str) -> Option<&V> {
+        self.by_key
+            .range((key.to_string(), K::default())..)
+            .next()
+            .filter(|(k, _)| k == key)
+            .and_then(|(_, id)| self.by_id.get(id))
+    }
+}
+
+impl<K: Ord + Clone + Default, V: Clone + NaturalKey> Default for NamedMap<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> std::ops::Deref for NamedMap<K, V> {
+    type Target = OrdMap<K, V>;
+
+    fn deref(&self) -> &OrdMap<K, V> {
+        &self.by_id
+    }
+}
+
+impl<'a, K: Ord + Clone, V: Clone> IntoIterator for &'a NamedMap<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = imbl::ordmap::Iter<'a, K, V, imbl::shared_ptr::DefaultSharedPtr>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.by_id.iter()
+    }
+}
+
+impl<K: Ord + Clone + Default, V: Clone + NaturalKey> FromIterator<(K, V)> for NamedMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut map = NamedMap::new();
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl<K: Ord + Clone + Default, V: Clone + NaturalKey> Extend<(K, V)> for NamedMap<K, V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+/// Equal when the entries are: the index follows from them.
+impl<K: Ord + Clone, V: Clone + PartialEq> PartialEq for NamedMap<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.by_id == other.by_id
+    }
+}
+
+impl<K: Ord + Clone, V: Clone + Eq> Eq for NamedMap<K, V> {}
+
+impl<K: Ord + Clone + fmt::Debug, V: Clone + fmt::Debug> fmt::Debug for NamedMap<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.by_id.fmt(f)
+    }
+}
+
+impl<K: Ord + Clone + Serialize, V: Clone + Serialize> Serialize for NamedMap<K, V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.by_id.serialize(serializer)
+    }
+}
+
+/// User → its groups, in id order.
+type UserGroups = imbl::GenericHashMap<
+    UserId,
+    OrdSet<GroupId>,
+    rustc_hash::FxBuildHasher,
+    imbl::shared_ptr::DefaultSharedPtr,
+>;
+
 /// Everything Warden knows about one organization: what the engine compiles into a
 /// snapshot, and what a command changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Every collection is persistent (`imbl`): cloning a state is O(1) and shares structure, so a
+/// command works on a copy at the cost of what it changes, not of the organization's size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrgState {
     pub org: Organization,
     /// Bumped by every committed change.
     pub revision: u64,
-    pub users: BTreeMap<UserId, User>,
-    pub service_accounts: BTreeMap<ServiceAccountId, ServiceAccount>,
-    pub groups: BTreeMap<GroupId, Group>,
-    /// `(group, user)` pairs.
-    pub memberships: BTreeSet<(GroupId, UserId)>,
-    pub policies: BTreeMap<PolicyId, AccessPolicy>,
-    pub namespaces: BTreeMap<NamespaceId, Namespace>,
-    pub namespace_grants: BTreeSet<NamespaceGrant>,
-    pub clusters: BTreeMap<ClusterId, Cluster>,
-    pub tokens: BTreeMap<TokenId, ApiToken>,
+    pub users: NamedMap<UserId, User>,
+    pub service_accounts: OrdMap<ServiceAccountId, ServiceAccount>,
+    pub groups: NamedMap<GroupId, Group>,
+    /// `(group, user)` pairs; changed only through [`OrgState::insert_membership`] and
+    /// [`OrgState::remove_membership`], which keep `user_groups` its mirror.
+    memberships: OrdSet<(GroupId, UserId)>,
+    /// User → its groups: the same pairs by user, found from a `&str` with one hash.
+    #[serde(skip)]
+    user_groups: UserGroups,
+    pub policies: OrdMap<PolicyId, AccessPolicy>,
+    pub namespaces: OrdMap<NamespaceId, Namespace>,
+    pub namespace_grants: OrdSet<NamespaceGrant>,
+    pub clusters: OrdMap<ClusterId, Cluster>,
+    pub tokens: OrdMap<TokenId, ApiToken>,
 }
 
 impl OrgState {
@@ -433,37 +590,71 @@ impl OrgState {
         OrgState {
             org,
             revision: 0,
-            users: BTreeMap::new(),
-            service_accounts: BTreeMap::new(),
-            groups: BTreeMap::new(),
-            memberships: BTreeSet::new(),
-            policies: BTreeMap::new(),
-            namespaces: BTreeMap::new(),
-            namespace_grants: BTreeSet::new(),
-            clusters: BTreeMap::new(),
-            tokens: BTreeMap::new(),
+            users: NamedMap::new(),
+            service_accounts: OrdMap::new(),
+            groups: NamedMap::new(),
+            memberships: OrdSet::new(),
+            user_groups: UserGroups::default(),
+            policies: OrdMap::new(),
+            namespaces: OrdMap::new(),
+            namespace_grants: OrdSet::new(),
+            clusters: OrdMap::new(),
+            tokens: OrdMap::new(),
         }
     }
 
-    pub fn group_by_name(&self, name: &str) -> Option<&Group> {
-        self.groups.values().find(|g| g.name == name)
+    /// Every `(group, user)` membership, ordered by group.
+    pub fn memberships(&self) -> &OrdSet<(GroupId, UserId)> {
+        &self.memberships
     }
 
-    pub fn user_by_email(&self, email: &str) -> Option<&User> {
-        self.users
-            .values()
-            .find(|u| u.email.eq_ignore_ascii_case(email))
+    /// Adds `user` to `group`; `false` if it was a member already.
+    pub fn insert_membership(&mut self, group: GroupId, user: UserId) -> bool {
+        self.user_groups
+            .entry(user.clone())
+            .or_default()
+            .insert(group.clone());
+        self.memberships.insert((group, user)).is_none()
     }
 
-    /// The groups a user belongs to.
-    pub fn groups_of<'a>(&'a self, user: &'a UserId) -> impl Iterator<Item = &'a GroupId> + 'a {
+    /// Removes `user` from `group`; `false` if it was not a member.
+    pub fn remove_membership(&mut self, group: &GroupId, user: &UserId) -> bool {
+        let emptied = self.user_groups.get_mut(user).is_some_and(|groups| {
+            groups.remove(group);
+            groups.is_empty()
+        });
+        if emptied {
+            self.user_groups.remove(user);
+        }
         self.memberships
-            .iter()
-            .filter(move |(_, u)| u == user)
-            .map(|(g, _)| g)
+            .remove(&(group.clone(), user.clone()))
+            .is_some()
     }
 
-    /// The users of a group.
+    pub fn is_member(&self, group: &GroupId, user: &UserId) -> bool {
+        self.memberships.contains(&(group.clone(), user.clone()))
+    }
+
+    pub fn group_by_name(&self, name: &str) -> Option<&Group> {
+        self.groups.by_natural_key(name)
+    }
+
+    /// The user with this email, compared ASCII case-insensitively.
+    pub fn user_by_email(&self, email: &str) -> Option<&User> {
+        self.users.by_natural_key(&email.to_ascii_lowercase())
+    }
+
+    /// The groups a user belongs to, in id order.
+    pub fn groups_of<'a>(&'a self, user: &UserId) -> impl Iterator<Item = &'a GroupId> + 'a {
+        self.groups_of_id(user.as_str())
+    }
+
+    /// The groups of the user with this id, in id order.
+    pub fn groups_of_id<'a>(&'a self, user: &str) -> impl Iterator<Item = &'a GroupId> + 'a {
+        self.user_groups.get(user).into_iter().flatten()
+    }
+
+    /// The users of a group, in id order.
     pub fn members_of<'a>(&'a self, group: &'a GroupId) -> impl Iterator<Item = &'a UserId> + 'a {
         self.memberships
             .range((group.clone(), UserId(String::new()))..)

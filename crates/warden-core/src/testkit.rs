@@ -145,7 +145,7 @@ pub fn generate_org(catalog: &Arc<Catalog>, w: Workload) -> Result<OrgState, Dom
         for user in &users {
             for _ in 0..w.memberships_per_user {
                 if let Some(g) = rng.pick(&groups) {
-                    state.memberships.insert((g.clone(), user.clone()));
+                    state.insert_membership(g.clone(), user.clone());
                 }
             }
         }

@@ -67,7 +67,7 @@ impl AreaCommand for ClusterCommand {
                     created_at: cx.now,
                 };
                 let id = cluster.id.0.clone();
-                cx.state.clusters.insert(cluster.id.clone(), cluster);
+                cx.put_cluster(cluster);
                 Ok(id)
             }
             ClusterCommand::Update {
@@ -82,13 +82,13 @@ impl AreaCommand for ClusterCommand {
                 if let Some(ca) = ca_bundle {
                     updated.ca_bundle = validate::ca_bundle("ca_bundle", &ca)?;
                 }
-                let id = updated.id.clone();
-                cx.state.clusters.insert(id.clone(), updated);
-                Ok(id.0)
+                let id = updated.id.0.clone();
+                cx.put_cluster(updated);
+                Ok(id)
             }
             ClusterCommand::Delete { cluster } => {
                 let id = resolve::cluster(cx.state, cluster.as_str())?.id.clone();
-                cx.state.clusters.remove(&id);
+                cx.delete_cluster(&id);
                 Ok(id.0)
             }
         }

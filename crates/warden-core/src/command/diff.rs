@@ -1,46 +1,15 @@
-//! The difference of two states as row changes, ordered for a store with foreign keys.
+//! The difference of two whole states as row changes, ordered for a store with foreign keys:
+//! for what no command records (a generated organization written at once, tests). Commands
+//! record their changes as they apply them (`changes.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use imbl::{OrdMap, OrdSet};
 
-use serde::Serialize;
-
+use super::{Change, Entity};
 use crate::domain::*;
 
-/// One entity as stored. `Change`s carry them; the store persists each kind in its table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "entity", rename_all = "snake_case")]
-pub enum Entity {
-    Organization(Organization),
-    User(User),
-    ServiceAccount(ServiceAccount),
-    Group(Group),
-    Membership { group: GroupId, user: UserId },
-    Policy(AccessPolicy),
-    Namespace(Namespace),
-    NamespaceGrant(NamespaceGrant),
-    Cluster(Cluster),
-    Token(ApiToken),
-}
-
-/// One row-level change, with the value before it for the audit log.
-// A put carries two entities and a delete one; changes are built once per write and moved
-// to the store, never held in bulk, so boxing would only add allocations.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Change {
-    Put {
-        before: Option<Entity>,
-        after: Entity,
-    },
-    Delete {
-        before: Entity,
-    },
-}
-
-fn diff_map<K: Ord, V: PartialEq + Clone>(
-    before: &BTreeMap<K, V>,
-    after: &BTreeMap<K, V>,
+fn diff_map<K: Ord + Clone, V: PartialEq + Clone>(
+    before: &OrdMap<K, V>,
+    after: &OrdMap<K, V>,
     wrap: fn(V) -> Entity,
     puts: &mut Vec<Change>,
     deletes: &mut Vec<Change>,
@@ -64,19 +33,19 @@ fn diff_map<K: Ord, V: PartialEq + Clone>(
 }
 
 fn diff_set<T: Ord + Clone>(
-    before: &BTreeSet<T>,
-    after: &BTreeSet<T>,
+    before: &OrdSet<T>,
+    after: &OrdSet<T>,
     wrap: fn(T) -> Entity,
     puts: &mut Vec<Change>,
     deletes: &mut Vec<Change>,
 ) {
-    for v in after.difference(before) {
+    for v in after.iter().filter(|v| !before.contains(*v)) {
         puts.push(Change::Put {
             before: None,
             after: wrap(v.clone()),
         });
     }
-    for v in before.difference(after) {
+    for v in before.iter().filter(|v| !after.contains(*v)) {
         deletes.push(Change::Delete {
             before: wrap(v.clone()),
         });
@@ -116,8 +85,8 @@ pub fn diff(before: &OrgState, after: &OrgState) -> Vec<Change> {
     diff_map(&before.clusters, &after.clusters, Entity::Cluster, p, d);
     let (p, d) = (&mut child_puts, &mut child_deletes);
     diff_set(
-        &before.memberships,
-        &after.memberships,
+        before.memberships(),
+        after.memberships(),
         |(group, user)| Entity::Membership { group, user },
         p,
         d,

@@ -74,7 +74,7 @@ impl AreaCommand for GroupCommand {
                     created_at: cx.now,
                 };
                 let id = group.id.0.clone();
-                cx.state.groups.insert(group.id.clone(), group);
+                cx.put_group(group);
                 Ok(id)
             }
             GroupCommand::Update {
@@ -105,7 +105,7 @@ impl AreaCommand for GroupCommand {
                 if let Some(description) = description {
                     updated.description = description;
                 }
-                cx.state.groups.insert(current.id.clone(), updated);
+                cx.put_group(updated);
                 Ok(current.id.0)
             }
             GroupCommand::Delete { group } => {
@@ -130,20 +130,17 @@ impl AreaCommand for GroupCommand {
                         policies: naming.join(", "),
                     });
                 }
-                cx.state.groups.remove(&g.id);
-                cx.state
-                    .memberships
-                    .retain(|(member_of, _)| *member_of != g.id);
+                cx.delete_group(&g.id);
                 Ok(g.id.0)
             }
             GroupCommand::AddMember { group, user } => {
                 let (group, user) = member(cx.state, &group, &user)?;
-                cx.state.memberships.insert((group.clone(), user));
+                cx.add_member(group.clone(), user);
                 Ok(group.0)
             }
             GroupCommand::RemoveMember { group, user } => {
                 let (group, user) = member(cx.state, &group, &user)?;
-                cx.state.memberships.remove(&(group.clone(), user));
+                cx.remove_member(&group, &user);
                 Ok(group.0)
             }
         }

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use super::Actor;
-use crate::domain::{OrgState, PrincipalId, Rule, Timestamp};
+use crate::domain::{OrgState, PolicyId, PrincipalId, Rule, Timestamp};
 use crate::engine::Snapshot;
 use crate::error::DomainError;
 
@@ -20,9 +20,9 @@ pub(super) fn check(
     actor: &Actor,
     now: Timestamp,
 ) -> Result<(), DomainError> {
-    let instants = instants(before.state(), after.state(), now);
+    let instants = instants(before, after, now);
     // Rule 1: at least one active admin, whoever acts, now and as rules end.
-    if instants.iter().any(|t| after.org_admins(*t).is_empty()) {
+    if !instants.iter().all(|t| after.has_org_admin(*t)) {
         return Err(DomainError::LastAdmin);
     }
     let Actor::Principal(caller) = actor else {
@@ -31,11 +31,9 @@ pub(super) fn check(
     // Rule 3: the default admin stays an active admin and a member of `admin`.
     let default_admin = &before.state().org.default_admin;
     let in_admin_group = |state: &OrgState| {
-        state.group_by_name("admin").is_some_and(|g| {
-            state
-                .memberships
-                .contains(&(g.id.clone(), default_admin.clone()))
-        })
+        state
+            .group_by_name("admin")
+            .is_some_and(|g| state.is_member(&g.id, default_admin))
     };
     if (before.is_org_admin(default_admin.as_str(), now)
         && !after.is_org_admin(default_admin.as_str(), now))
@@ -45,7 +43,7 @@ pub(super) fn check(
     }
     // Rule 2, structurally: the caller's own grants are not touched, whatever the effect (so
     // a redundant self-grant cannot be planted to outlive a later demotion).
-    if own_grants(before.state(), caller) != own_grants(after.state(), caller) {
+    if own_grants(before, caller) != own_grants(after, caller) {
         return Err(DomainError::SelfPrivilegeChange);
     }
     // Rule 2, by effect: the caller's effective actions are the same, now and as rules end
@@ -59,16 +57,11 @@ pub(super) fn check(
     Ok(())
 }
 
-/// `now` and every later instant at which a rule of either state stops granting.
-fn instants(before: &OrgState, after: &OrgState, now: Timestamp) -> BTreeSet<Timestamp> {
+/// `now` and every later instant at which a rule of either snapshot stops granting.
+fn instants(before: &Snapshot, after: &Snapshot, now: Timestamp) -> BTreeSet<Timestamp> {
     let mut out = BTreeSet::from([now]);
-    for state in [before, after] {
-        for rule in state.policies.values().flat_map(|p| &p.rules) {
-            if let Some(at) = rule.expires_at.filter(|at| *at > now) {
-                out.insert(at);
-            }
-        }
-    }
+    out.extend(before.rule_ends_after(now));
+    out.extend(after.rule_ends_after(now));
     out
 }
 
@@ -78,18 +71,16 @@ type OwnRule<'a> = (&'a str, BTreeSet<&'a str>, Option<Timestamp>);
 /// What of a principal's own standing a command could change: the rules naming it (by
 /// policy, in any order), its memberships and its status.
 fn own_grants<'a>(
-    state: &'a OrgState,
+    snapshot: &'a Snapshot,
     principal: &'a PrincipalId,
 ) -> (Vec<OwnRule<'a>>, Vec<&'a str>, Option<&'static str>) {
     let me = principal.as_ref();
-    let mut rules: Vec<OwnRule<'a>> = state
-        .policies
-        .values()
-        .flat_map(|p| p.rules.iter().map(move |r| (p.id.as_str(), r)))
-        .filter(|(_, r)| r.principal == me)
-        .map(|(policy, r): (&str, &Rule)| {
+    let state = snapshot.state();
+    let mut rules: Vec<OwnRule<'a>> = snapshot
+        .rules_of_principal(&me)
+        .map(|(policy, r): (&PolicyId, &Rule)| {
             (
-                policy,
+                policy.as_str(),
                 r.roles.iter().map(String::as_str).collect(),
                 r.expires_at,
             )

@@ -1,7 +1,7 @@
 //! Commands: every change to an organization goes through [`execute`] (one command) or
 //! [`execute_all`] (several, atomically). The core authorizes each command with the caller's
-//! snapshot, validates its input and applies it to a copy of the state, compiles the snapshot
-//! of the result, checks the organization invariants (spec section 7) on it, and returns the
+//! snapshot, validates its input and applies it to a copy of the state, patches the snapshot
+//! with the result, checks the organization invariants (spec section 7) on it, and returns the
 //! new snapshot with, per command, the entity changes the store must persist. A refused
 //! command returns an error and changes nothing.
 //!
@@ -10,6 +10,7 @@
 //! `namespaces`, `clusters`, `tokens`. Invariants, the diff of two states and name resolution
 //! (`crate::resolve`) have their own files.
 
+mod changes;
 mod clusters;
 mod diff;
 mod groups;
@@ -24,8 +25,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::changes::{Change, Entity};
 pub use self::clusters::ClusterCommand;
-pub use self::diff::{diff, Change, Entity};
+pub use self::diff::diff;
 pub use self::groups::GroupCommand;
 pub use self::namespaces::NamespaceCommand;
 pub use self::organization::{is_org_id, new_organization, FirstUser, OrganizationCommand};
@@ -237,6 +239,8 @@ pub(crate) struct Apply<'a> {
     pub now: Timestamp,
     pub ids: &'a mut dyn CommandContext,
     pub effects: &'a mut Vec<Effect>,
+    /// What the command changed, in order (see `changes.rs`).
+    pub changes: Vec<Change>,
 }
 
 impl Apply<'_> {
@@ -284,14 +288,14 @@ pub fn execute_all(
             }
         }
     }
+    // O(1): the state's collections are persistent, and each command records what it
+    // changes as it changes it.
     let mut state = OrgState::clone(before.state());
     let mut applied = Vec::with_capacity(commands.len());
     let mut effects = Vec::new();
     let last = commands.len().saturating_sub(1);
     for (index, command) in commands.into_iter().enumerate() {
         let action = command.required_action();
-        // Each command's changes are its own diff, so its audit event records what it did.
-        let previous = state.clone();
         let mut cx = Apply {
             catalog: &catalog,
             state: &mut state,
@@ -299,18 +303,22 @@ pub fn execute_all(
             now,
             ids: &mut *ctx,
             effects: &mut effects,
+            changes: Vec::new(),
         };
         let target = command
             .apply(&mut cx)
             .map_err(|error| BatchError { index, error })?;
+        let changes = cx.changes;
         applied.push(Applied {
             action,
-            changes: diff(&previous, &state),
+            changes,
             target,
         });
     }
     state.revision = before.revision() + 1;
-    let after = Snapshot::compile(catalog, Arc::new(state), now);
+    // Only what the commands changed is recomputed.
+    let changes = applied.iter().flat_map(|a| &a.changes);
+    let after = before.patch(Arc::new(state), changes, now);
     invariants::check(before, &after, actor, now)
         .map_err(|error| BatchError { index: last, error })?;
     Ok(Executed {

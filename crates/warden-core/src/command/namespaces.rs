@@ -3,8 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Actor, Apply, AreaCommand, Key};
-use crate::catalog::Catalog;
+use super::{Apply, AreaCommand, Key};
 use crate::domain::*;
 use crate::error::DomainError;
 use crate::{resolve, validate};
@@ -65,7 +64,7 @@ impl AreaCommand for NamespaceCommand {
                     created_at: cx.now,
                 };
                 let id = namespace.id.clone();
-                cx.state.namespaces.insert(id.clone(), namespace);
+                cx.put_namespace(namespace);
                 for (user, keys) in access {
                     let user = resolve::body_user(cx.state, user.as_str())?.id.clone();
                     let keys = if keys.is_empty() {
@@ -73,14 +72,13 @@ impl AreaCommand for NamespaceCommand {
                     } else {
                         keys
                     };
-                    set_keys(cx.catalog, cx.state, cx.actor, &id, &user, keys)?;
+                    set_keys(cx, &id, &user, keys)?;
                 }
                 Ok(id.0)
             }
             NamespaceCommand::Delete { namespace } => {
                 let id = resolve::namespace(cx.state, namespace.as_str())?.id.clone();
-                cx.state.namespaces.remove(&id);
-                cx.state.namespace_grants.retain(|g| g.namespace != id);
+                cx.delete_namespace(&id);
                 Ok(id.0)
             }
             NamespaceCommand::SetAccess {
@@ -90,7 +88,7 @@ impl AreaCommand for NamespaceCommand {
             } => {
                 let id = resolve::namespace(cx.state, namespace.as_str())?.id.clone();
                 let user = resolve::user(cx.state, user.as_str())?.id.clone();
-                set_keys(cx.catalog, cx.state, cx.actor, &id, &user, keys)?;
+                set_keys(cx, &id, &user, keys)?;
                 Ok(id.0)
             }
         }
@@ -100,14 +98,12 @@ impl AreaCommand for NamespaceCommand {
 /// Replaces the grantable namespace keys of one user in one namespace, keeping the
 /// reserved keys an operator granted (only an operator may add or remove those).
 fn set_keys(
-    catalog: &Catalog,
-    state: &mut OrgState,
-    actor: &Actor,
+    cx: &mut Apply<'_>,
     namespace: &NamespaceId,
     user: &UserId,
     keys: Vec<String>,
 ) -> Result<(), DomainError> {
-    let operator = actor.is_system();
+    let operator = cx.actor.is_system();
     if keys.len() > validate::MAX_NAMESPACE_KEYS {
         return Err(DomainError::invalid(
             "permissions",
@@ -116,7 +112,7 @@ fn set_keys(
     }
     let mut wanted = BTreeSet::new();
     for key in keys {
-        let perm = catalog.namespace_permission(&key).ok_or_else(|| {
+        let perm = cx.catalog.namespace_permission(&key).ok_or_else(|| {
             DomainError::UnknownNamespacePermission(key.chars().take(validate::MAX_NAME).collect())
         })?;
         if perm.reserved && !operator {
@@ -124,14 +120,30 @@ fn set_keys(
         }
         wanted.insert(key);
     }
-    state.namespace_grants.retain(|g| {
-        let reserved = catalog
-            .namespace_permission(&g.key)
+    let held: Vec<NamespaceGrant> = cx
+        .state
+        .namespace_grants
+        .range(
+            NamespaceGrant {
+                namespace: namespace.clone(),
+                user: user.clone(),
+                key: String::new(),
+            }..,
+        )
+        .take_while(|g| g.namespace == *namespace && g.user == *user)
+        .cloned()
+        .collect();
+    for grant in held {
+        let reserved = cx
+            .catalog
+            .namespace_permission(&grant.key)
             .is_some_and(|p| p.reserved);
-        !(g.namespace == *namespace && g.user == *user && (operator || !reserved))
-    });
+        if (operator || !reserved) && !wanted.contains(&grant.key) {
+            cx.delete_grant(&grant);
+        }
+    }
     for key in wanted {
-        state.namespace_grants.insert(NamespaceGrant {
+        cx.put_grant(NamespaceGrant {
             namespace: namespace.clone(),
             user: user.clone(),
             key,

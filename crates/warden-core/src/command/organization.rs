@@ -34,8 +34,13 @@ impl AreaCommand for OrganizationCommand {
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
         match self {
             OrganizationCommand::Update { name } => {
-                cx.state.org.name = validate::display_name("name", &name)?;
-                Ok(cx.state.org.id.0.clone())
+                let org = Organization {
+                    name: validate::display_name("name", &name)?,
+                    ..cx.state.org.clone()
+                };
+                let id = org.id.0.clone();
+                cx.put_org(org);
+                Ok(id)
             }
         }
     }
@@ -105,9 +110,7 @@ pub fn new_organization(
             updated_at: now,
         };
         if legacy.name == "admin" {
-            state
-                .memberships
-                .insert((group.id.clone(), user.id.clone()));
+            state.insert_membership(group.id.clone(), user.id.clone());
         }
         state.groups.insert(group.id.clone(), group);
         state.policies.insert(policy.id.clone(), policy);

@@ -88,7 +88,7 @@ impl AreaCommand for PolicyCommand {
                     updated_at: cx.now,
                 };
                 let id = policy.id.0.clone();
-                cx.state.policies.insert(policy.id.clone(), policy);
+                cx.put_policy(policy);
                 Ok(id)
             }
             PolicyCommand::Replace {
@@ -114,18 +114,16 @@ impl AreaCommand for PolicyCommand {
                         name,
                     });
                 }
-                let id = current.id.clone();
-                cx.state.policies.insert(
-                    id.clone(),
-                    AccessPolicy {
-                        name,
-                        description,
-                        rules,
-                        updated_at: cx.now,
-                        ..current
-                    },
-                );
-                Ok(id.0)
+                let id = current.id.0.clone();
+                let now = cx.now;
+                cx.put_policy(AccessPolicy {
+                    name,
+                    description,
+                    rules,
+                    updated_at: now,
+                    ..current
+                });
+                Ok(id)
             }
             PolicyCommand::Delete { policy } => {
                 let p = resolve::policy(cx.state, policy.as_str())?;
@@ -133,7 +131,7 @@ impl AreaCommand for PolicyCommand {
                     return Err(DomainError::DefaultPolicyProtected(p.name.clone()));
                 }
                 let id = p.id.clone();
-                cx.state.policies.remove(&id);
+                cx.delete_policy(&id);
                 Ok(id.0)
             }
         }

@@ -186,7 +186,7 @@ impl AreaCommand for TokenCommand {
                     });
                 }
                 let id = token.id.0.clone();
-                cx.state.tokens.insert(token.id.clone(), token);
+                cx.put_token(token);
                 Ok(id)
             }
             TokenCommand::DeletePersonal { token } => {
@@ -204,7 +204,7 @@ impl AreaCommand for TokenCommand {
                     return Err(DomainError::not_found("token", token.as_str()));
                 }
                 let id = TokenId(token.0);
-                cx.state.tokens.remove(&id);
+                cx.delete_token(&id);
                 Ok(id.0)
             }
         }

@@ -77,7 +77,7 @@ impl AreaCommand for UserCommand {
                     created_at: cx.now,
                 };
                 let id = user.id.0.clone();
-                cx.state.users.insert(user.id.clone(), user);
+                cx.put_user(user);
                 Ok(id)
             }
             UserCommand::Update {
@@ -85,46 +85,37 @@ impl AreaCommand for UserCommand {
                 first_name,
                 last_name,
             } => {
-                let id = resolve::user(cx.state, user.as_str())?.id.clone();
-                let first_name = first_name
-                    .map(|f| validate::description("first_name", &f))
-                    .transpose()?;
-                let last_name = last_name
-                    .map(|l| validate::description("last_name", &l))
-                    .transpose()?;
-                let u = user_mut(cx.state, &id)?;
+                let mut updated = resolve::user(cx.state, user.as_str())?.clone();
                 if let Some(first) = first_name {
-                    u.first_name = first;
+                    updated.first_name = validate::description("first_name", &first)?;
                 }
                 if let Some(last) = last_name {
-                    u.last_name = last;
+                    updated.last_name = validate::description("last_name", &last)?;
                 }
-                Ok(id.0)
+                let id = updated.id.0.clone();
+                cx.put_user(updated);
+                Ok(id)
             }
             UserCommand::Deactivate { user } => {
-                let id = resolve::user(cx.state, user.as_str())?.id.clone();
-                user_mut(cx.state, &id)?.status = UserStatus::Deactivated;
-                Ok(id.0)
+                let mut updated = resolve::user(cx.state, user.as_str())?.clone();
+                updated.status = UserStatus::Deactivated;
+                let id = updated.id.0.clone();
+                cx.put_user(updated);
+                Ok(id)
             }
             UserCommand::Reactivate { user } => {
-                let id = resolve::user(cx.state, user.as_str())?.id.clone();
-                let u = user_mut(cx.state, &id)?;
-                if u.status == UserStatus::Invited {
+                let mut updated = resolve::user(cx.state, user.as_str())?.clone();
+                if updated.status == UserStatus::Invited {
                     return Err(DomainError::invalid(
                         "user",
                         "an invited user becomes active by accepting the invitation",
                     ));
                 }
-                u.status = UserStatus::Active;
-                Ok(id.0)
+                updated.status = UserStatus::Active;
+                let id = updated.id.0.clone();
+                cx.put_user(updated);
+                Ok(id)
             }
         }
     }
-}
-
-fn user_mut<'a>(state: &'a mut OrgState, id: &UserId) -> Result<&'a mut User, DomainError> {
-    state
-        .users
-        .get_mut(id)
-        .ok_or_else(|| DomainError::not_found("user", id.as_str()))
 }

@@ -98,7 +98,7 @@ impl Snapshot {
     pub fn deny_reason(&self, principal: &str) -> DenyReason {
         match self.entry(principal) {
             None => DenyReason::UnknownPrincipal,
-            Some(e) if !e.active => DenyReason::PrincipalInactive,
+            Some(e) if !e.active() => DenyReason::PrincipalInactive,
             Some(_) => DenyReason::NoMatchingRule,
         }
     }
@@ -117,17 +117,17 @@ impl Snapshot {
         };
         let mut granted_by = Vec::new();
         let mut covered = ActionSet::EMPTY;
-        self.for_each_grant(entry, now, |source, _, role_set| {
+        self.for_each_grant(principal, entry, now, |source, _, role_set| {
             let hit = role_set.intersection(&wanted);
             if !hit.is_empty() {
                 covered.union_with(&hit);
                 granted_by.push(source());
             }
         });
-        let allowed = entry.active && covered.contains_all(&wanted);
+        let allowed = entry.active() && covered.contains_all(&wanted);
         let reason = if allowed {
             None
-        } else if !entry.active {
+        } else if !entry.active() {
             Some(DenyReason::PrincipalInactive)
         } else {
             // A partial grant of an alias is no grant.
@@ -176,19 +176,16 @@ impl Snapshot {
         let Some(entry) = self.entry(principal) else {
             return Ok(Decision::deny(DenyReason::UnknownPrincipal));
         };
-        if !entry.active {
+        if !entry.active() {
             return Ok(Decision::deny(DenyReason::PrincipalInactive));
         }
-        if !self.state.namespaces.values().any(|n| n.name == namespace) {
+        let Some(users) = self.namespace_keys.get(namespace) else {
             return Ok(Decision::deny(DenyReason::UnknownNamespace));
-        }
+        };
         let allowed = self.is_org_admin(principal, now)
-            || (entry.is_user
+            || (entry.is_user()
                 && InlineId::new(principal).is_some_and(|user| {
-                    self.namespace_keys
-                        .get(namespace)
-                        .and_then(|users| users.get(&user))
-                        .is_some_and(|bits| bits & (1 << bit) != 0)
+                    users.get(&user).is_some_and(|bits| bits & (1 << bit) != 0)
                 }));
         Ok(Decision {
             allowed,
@@ -202,11 +199,11 @@ impl Snapshot {
         let Some(entry) = self.entry(principal) else {
             return Vec::new();
         };
-        if !entry.active {
+        if !entry.active() {
             return Vec::new();
         }
         let mut by_action: Vec<Vec<GrantSource>> = vec![Vec::new(); self.catalog.actions().len()];
-        self.for_each_grant(entry, now, |source, _, role_set| {
+        self.for_each_grant(principal, entry, now, |source, _, role_set| {
             let source = source();
             for id in role_set.iter() {
                 if let Some(list) = by_action.get_mut(usize::from(id.0)) {

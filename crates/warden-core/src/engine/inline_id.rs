@@ -10,6 +10,24 @@ pub(super) const INLINE_ID_BYTES: usize = 23;
 pub(super) struct InlineId(pub(super) [u64; 3]);
 
 impl InlineId {
+    /// The empty id: never a principal, so it marks an empty bucket.
+    pub(super) const EMPTY: InlineId = InlineId([0; 3]);
+
+    /// One folded 64×64→128-bit multiply mixing every bit of the three words. FxHash alone
+    /// leaves the low bits depending on a few id characters, which makes patterned ids
+    /// (`usr_00001234`) collide.
+    #[inline]
+    pub(super) fn mix(&self) -> u64 {
+        let [w0, w1, w2] = self.0;
+        let a = w0 ^ 0x9E37_79B9_7F4A_7C15;
+        let b = w1 ^ w2.rotate_left(32) ^ 0xD6E8_FEB8_6659_FD93;
+        let m = u128::from(a) * u128::from(b);
+        // Folding keeps both halves: the truncation is the point.
+        #[allow(clippy::cast_possible_truncation)]
+        let folded = (m as u64) ^ ((m >> 64) as u64);
+        folded
+    }
+
     /// Builds the key with whole-word loads: copying bytes into a stack buffer and reading
     /// words back stalls store-to-load forwarding and tripled the cost of a check.
     #[inline]
@@ -59,16 +77,7 @@ fn load_word(src: &[u8], start: usize) -> u64 {
 impl std::hash::Hash for InlineId {
     #[inline]
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // One folded 64×64→128-bit multiply mixes every bit of the three words; FxHash
-        // alone leaves the low bits (the bucket index) depending on a few id characters,
-        // which makes patterned ids (`usr_00001234`) collide.
-        let [w0, w1, w2] = self.0;
-        let a = w0 ^ 0x9E37_79B9_7F4A_7C15;
-        let b = w1 ^ w2.rotate_left(32) ^ 0xD6E8_FEB8_6659_FD93;
-        let m = u128::from(a) * u128::from(b);
-        // Folding keeps both halves: the truncation is the point.
-        #[allow(clippy::cast_possible_truncation)]
-        state.write_u64((m as u64) ^ ((m >> 64) as u64));
+        state.write_u64(self.mix());
     }
 }
 

@@ -14,6 +14,7 @@ mod engine;
 mod groups;
 mod invariants;
 mod namespaces;
+mod patching;
 mod policies;
 mod principals;
 mod properties;

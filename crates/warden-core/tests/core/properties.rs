@@ -34,8 +34,12 @@ proptest! {
             users, groups, memberships_per_user: memberships, policies,
             rules_per_policy: rules, group_rule_percent: group_share, seed,
         }).unwrap();
-        for (user, off) in state.users.values_mut().zip(deactivate) {
-            if off { user.status = UserStatus::Deactivated; }
+        let ids: Vec<UserId> = state.users.keys().cloned().collect();
+        for (id, off) in ids.iter().zip(deactivate) {
+            if let (true, Some(user)) = (off, state.users.get(id)) {
+                let user = User { status: UserStatus::Deactivated, ..user.clone() };
+                state.users.insert(id.clone(), user);
+            }
         }
         let mut rng = SplitMix(seed ^ 0x5eed);
         let mut accounts = Vec::new();
@@ -48,7 +52,10 @@ proptest! {
             accounts.push(id);
         }
         let roles: Vec<String> = catalog.roles().iter().map(|r| r.id.clone()).collect();
-        for policy in state.policies.values_mut().filter(|p| p.legacy_group.is_none()) {
+        let custom: Vec<PolicyId> = state.policies.values()
+            .filter(|p| p.legacy_group.is_none()).map(|p| p.id.clone()).collect();
+        for id in &custom {
+            let Some(policy) = state.policies.get_mut(id) else { continue };
             for rule in &mut policy.rules {
                 if rng.below(100) < expiring_percent {
                     let steps = i64::try_from(rng.below(6)).unwrap();

@@ -4,8 +4,11 @@
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
-use warden_core::{Catalog, OrgState, PrincipalId, Snapshot, Timestamp, TokenId};
+use imbl::shared_ptr::DefaultSharedPtr;
+use imbl::GenericHashMap;
+use rustc_hash::FxBuildHasher;
+use warden_core::command::{Change, Entity};
+use warden_core::{ApiToken, Catalog, OrgState, PrincipalId, Snapshot, Timestamp, TokenId};
 
 /// What authentication needs of one token, found by the SHA-256 of its secret.
 #[derive(Debug)]
@@ -14,38 +17,95 @@ pub(crate) struct TokenEntry {
     pub owner: PrincipalId,
     pub expires_at: Option<Timestamp>,
     /// When this server last queued the token's use for the store (ms), so a busy token
-    /// costs one atomic load per request, not a lock.
+    /// costs one atomic load per request, not a lock. Shared by every version of the index
+    /// (entries are behind an `Arc`), so a write does not reset it.
     pub last_recorded: AtomicI64,
 }
+
+/// Secret hash → token: persistent, so a write copies only the part it changes.
+pub(crate) type TokenIndex =
+    GenericHashMap<[u8; 32], Arc<TokenEntry>, FxBuildHasher, DefaultSharedPtr>;
 
 /// An organization's snapshot plus the index that authenticates its tokens.
 #[derive(Debug)]
 pub struct CompiledOrg {
     pub snapshot: Snapshot,
-    pub(crate) tokens: FxHashMap<[u8; 32], TokenEntry>,
+    pub(crate) tokens: TokenIndex,
+}
+
+fn token_entry(token: &ApiToken) -> Option<([u8; 32], Arc<TokenEntry>)> {
+    let hash = from_hex32(&token.secret_hash)?;
+    let entry = TokenEntry {
+        id: token.id.clone(),
+        owner: token.owner.clone(),
+        expires_at: token.expires_at,
+        last_recorded: AtomicI64::new(0),
+    };
+    Some((hash, Arc::new(entry)))
 }
 
 impl CompiledOrg {
+    /// Indexes every token of the snapshot's state.
     pub fn new(snapshot: Snapshot) -> CompiledOrg {
-        let mut tokens = FxHashMap::default();
-        for token in snapshot.state().tokens.values() {
-            if let Some(hash) = from_hex32(&token.secret_hash) {
-                tokens.insert(
-                    hash,
-                    TokenEntry {
-                        id: token.id.clone(),
-                        owner: token.owner.clone(),
-                        expires_at: token.expires_at,
-                        last_recorded: AtomicI64::new(0),
-                    },
-                );
-            }
-        }
+        let tokens = snapshot
+            .state()
+            .tokens
+            .values()
+            .filter_map(token_entry)
+            .collect();
         CompiledOrg { snapshot, tokens }
     }
 
     pub fn compile(catalog: Arc<Catalog>, state: Arc<OrgState>, now: Timestamp) -> CompiledOrg {
         CompiledOrg::new(Snapshot::compile(catalog, state, now))
+    }
+
+    /// The organization after a write: `snapshot` is the patched snapshot, `changes` what the
+    /// write changed. Only the tokens it created, changed or deleted are re-indexed; also
+    /// returns the hashes it added, for the server-wide token → organization index.
+    pub fn patched<'a>(
+        &self,
+        snapshot: Snapshot,
+        changes: impl IntoIterator<Item = &'a Change>,
+    ) -> (CompiledOrg, Vec<[u8; 32]>) {
+        let mut tokens = self.tokens.clone();
+        let mut added = Vec::new();
+        for change in changes {
+            let (before, after) = match change {
+                Change::Put { before, after } => (before.as_ref(), Some(after)),
+                Change::Delete { before } => (Some(before), None),
+            };
+            let new = match after {
+                Some(Entity::Token(new)) => token_entry(new),
+                _ => None,
+            };
+            if let Some(Entity::Token(old)) = before {
+                if let Some(hash) = from_hex32(&old.secret_hash) {
+                    // A change that leaves what authentication reads as it was keeps the
+                    // entry (and its last-use clock).
+                    let unchanged = new.as_ref().is_some_and(|(h, e)| {
+                        *h == hash
+                            && tokens.get(&hash).is_some_and(|t| {
+                                t.id == e.id && t.owner == e.owner && t.expires_at == e.expires_at
+                            })
+                    });
+                    if unchanged {
+                        continue;
+                    }
+                    tokens.remove(&hash);
+                }
+            }
+            if let Some((hash, entry)) = new {
+                tokens.insert(hash, entry);
+                added.push(hash);
+            }
+        }
+        (CompiledOrg { snapshot, tokens }, added)
+    }
+
+    /// The secret hashes of every token.
+    pub(crate) fn token_hashes(&self) -> impl Iterator<Item = &[u8; 32]> {
+        self.tokens.keys()
     }
 
     pub fn state(&self) -> &Arc<OrgState> {

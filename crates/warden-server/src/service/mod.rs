@@ -168,11 +168,17 @@ impl Service {
     }
 
     fn install_state(&self, state: OrgState, now: Timestamp) -> Arc<CompiledOrg> {
-        self.install(CompiledOrg::compile(
+        self.install_all(CompiledOrg::compile(
             self.catalog.clone(),
             Arc::new(state),
             now,
         ))
+    }
+
+    /// Publishes a compiled organization, indexing all its tokens server-wide.
+    fn install_all(&self, compiled: CompiledOrg) -> Arc<CompiledOrg> {
+        let hashes: Vec<[u8; 32]> = compiled.token_hashes().copied().collect();
+        self.install(compiled, &hashes)
     }
 
     /// Recompiles the organizations whose snapshots a rule's end has left on the slow path
@@ -199,13 +205,16 @@ impl Service {
         refreshed
     }
 
-    /// Publishes a compiled organization, unless a newer one is already published.
-    fn install(&self, compiled: CompiledOrg) -> Arc<CompiledOrg> {
+    /// Publishes a compiled organization, unless a newer one is already published;
+    /// `new_tokens` (secret hashes) join the server-wide token → organization index.
+    fn install(&self, compiled: CompiledOrg, new_tokens: &[[u8; 32]]) -> Arc<CompiledOrg> {
         let compiled = Arc::new(compiled);
         let org = compiled.state().org.id.clone();
-        if let Ok(mut index) = self.token_orgs.write() {
-            for hash in compiled.tokens.keys() {
-                index.insert(*hash, org.clone());
+        if !new_tokens.is_empty() {
+            if let Ok(mut index) = self.token_orgs.write() {
+                for hash in new_tokens {
+                    index.insert(*hash, org.clone());
+                }
             }
         }
         let entry = match self.orgs.load().get(&org).cloned() {
@@ -378,7 +387,9 @@ impl Service {
                 Ok(()) => {
                     let targets = executed.applied.iter().map(|a| a.target.clone()).collect();
                     let has_effects = !executed.effects.is_empty();
-                    let compiled = self.install(CompiledOrg::new(executed.snapshot));
+                    let changes = executed.applied.iter().flat_map(|a| &a.changes);
+                    let (next, new_tokens) = current.patched(executed.snapshot, changes);
+                    let compiled = self.install(next, &new_tokens);
                     if has_effects {
                         self.outbox_ready.notify_one();
                     }
@@ -511,7 +522,7 @@ impl Service {
             }
             drop(changes);
             let token = TokenId(with_token.target().to_string());
-            let compiled = self.install(CompiledOrg::new(with_token.snapshot));
+            let compiled = self.install_all(CompiledOrg::new(with_token.snapshot));
             self.outbox_ready.notify_one();
             return Ok((compiled, secret.secret, token));
         }

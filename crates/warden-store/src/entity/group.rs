@@ -109,11 +109,9 @@ pub(super) async fn load(
             .insert(group.id.clone(), group);
     }
     for row in MEMBER_ROWS.rows(conn, org).await? {
-        let pair = (
-            GroupId(text(&row, "group_id")?),
-            UserId(text(&row, "user_id")?),
-        );
-        owner(states, &row, "memberships")?.memberships.insert(pair);
+        let group = GroupId(text(&row, "group_id")?);
+        let user = UserId(text(&row, "user_id")?);
+        owner(states, &row, "memberships")?.insert_membership(group, user);
     }
     Ok(())
 }

@@ -101,7 +101,7 @@ async fn a_batch_is_one_revision_with_one_audit_event_per_command(db: Db) {
         .id
         .clone();
     let read = org.state().group_by_name("read").unwrap().id.clone();
-    assert!(org.state().memberships.contains(&(read, bob.clone())));
+    assert!(org.state().memberships().contains(&(read, bob.clone())));
     let token = TokenId(batch.executed.applied[2].target.clone());
     assert_eq!(org.state().tokens[&token].owner, PrincipalId::User(bob));
     assert_eq!(

@@ -22,7 +22,7 @@ async fn a_new_organization_loads_exactly_as_created(db: Db) {
     assert_eq!(org.revision(), 1);
     assert_eq!(org.state().groups.len(), 5);
     assert_eq!(org.state().policies.len(), 5);
-    assert_eq!(org.state().memberships.len(), 1);
+    assert_eq!(org.state().memberships().len(), 1);
     assert_eq!(store.load_org(&OrgId("ffffff".into())).await.unwrap(), None);
     assert_eq!(
         store.org_revisions().await.unwrap(),

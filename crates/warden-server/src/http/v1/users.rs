@@ -7,7 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warden_client::model as m;
 use warden_core::command::{Key, UserCommand};
-use warden_core::{resolve, Command, Snapshot, Timestamp, User};
+use warden_core::{resolve, Command, Snapshot, Timestamp, User, UserId};
 
 use super::{grant, user_status, Answer};
 use crate::http::error::Problems;
@@ -116,7 +116,7 @@ async fn user_write(s: &Service, caller: &Caller, command: Command) -> Answer {
     let item = snapshot
         .state()
         .users
-        .get(&done.target().into())
+        .get(&UserId(done.target().to_string()))
         .map(|u| user(snapshot, u, now()));
     Ok(written(StatusCode::OK, &done.compiled, item))
 }

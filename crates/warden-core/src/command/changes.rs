@@ -1,0 +1,174 @@
+//! Row changes as commands record them: every mutation of a command goes through the
+//! helpers below, which change the state and record the change (with the value before it,
+//! for the audit log) in the order made. A command writes children after their parents and
+//! deletes them before, so the order is one a store with foreign keys can apply. A mutation
+//! that changes nothing records nothing.
+
+use serde::Serialize;
+
+use super::Apply;
+use crate::domain::*;
+
+/// One entity as stored. `Change`s carry them; the store persists each kind in its table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "entity", rename_all = "snake_case")]
+pub enum Entity {
+    Organization(Organization),
+    User(User),
+    ServiceAccount(ServiceAccount),
+    Group(Group),
+    Membership { group: GroupId, user: UserId },
+    Policy(AccessPolicy),
+    Namespace(Namespace),
+    NamespaceGrant(NamespaceGrant),
+    Cluster(Cluster),
+    Token(ApiToken),
+}
+
+/// One row-level change, with the value before it for the audit log.
+// A put carries two entities and a delete one; changes are built once per write and moved
+// to the store, never held in bulk, so boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    Put {
+        before: Option<Entity>,
+        after: Entity,
+    },
+    Delete {
+        before: Entity,
+    },
+}
+
+impl Apply<'_> {
+    fn record(&mut self, before: Option<Entity>, after: Entity) {
+        if before.as_ref() != Some(&after) {
+            self.changes.push(Change::Put { before, after });
+        }
+    }
+
+    fn record_delete(&mut self, before: Option<Entity>) {
+        if let Some(before) = before {
+            self.changes.push(Change::Delete { before });
+        }
+    }
+
+    pub(super) fn put_org(&mut self, org: Organization) {
+        let before = std::mem::replace(&mut self.state.org, org.clone());
+        self.record(
+            Some(Entity::Organization(before)),
+            Entity::Organization(org),
+        );
+    }
+
+    pub(super) fn put_user(&mut self, user: User) {
+        let before = self.state.users.insert(user.id.clone(), user.clone());
+        self.record(before.map(Entity::User), Entity::User(user));
+    }
+
+    pub(super) fn put_group(&mut self, group: Group) {
+        let before = self.state.groups.insert(group.id.clone(), group.clone());
+        self.record(before.map(Entity::Group), Entity::Group(group));
+    }
+
+    /// Deletes a group and, first, its memberships.
+    pub(super) fn delete_group(&mut self, id: &GroupId) {
+        let members: Vec<UserId> = self.state.members_of(id).cloned().collect();
+        for user in members {
+            self.remove_member(id, &user);
+        }
+        let before = self.state.groups.remove(id).map(Entity::Group);
+        self.record_delete(before);
+    }
+
+    pub(super) fn add_member(&mut self, group: GroupId, user: UserId) {
+        if self.state.insert_membership(group.clone(), user.clone()) {
+            self.record(None, Entity::Membership { group, user });
+        }
+    }
+
+    pub(super) fn remove_member(&mut self, group: &GroupId, user: &UserId) {
+        if self.state.remove_membership(group, user) {
+            self.record_delete(Some(Entity::Membership {
+                group: group.clone(),
+                user: user.clone(),
+            }));
+        }
+    }
+
+    pub(super) fn put_policy(&mut self, policy: AccessPolicy) {
+        let before = self
+            .state
+            .policies
+            .insert(policy.id.clone(), policy.clone());
+        self.record(before.map(Entity::Policy), Entity::Policy(policy));
+    }
+
+    pub(super) fn delete_policy(&mut self, id: &PolicyId) {
+        let before = self.state.policies.remove(id).map(Entity::Policy);
+        self.record_delete(before);
+    }
+
+    pub(super) fn put_namespace(&mut self, namespace: Namespace) {
+        let before = self
+            .state
+            .namespaces
+            .insert(namespace.id.clone(), namespace.clone());
+        self.record(before.map(Entity::Namespace), Entity::Namespace(namespace));
+    }
+
+    /// Deletes a namespace and, first, every grant in it.
+    pub(super) fn delete_namespace(&mut self, id: &NamespaceId) {
+        let grants: Vec<NamespaceGrant> = self
+            .state
+            .namespace_grants
+            .iter()
+            .filter(|g| g.namespace == *id)
+            .cloned()
+            .collect();
+        for grant in grants {
+            self.delete_grant(&grant);
+        }
+        let before = self.state.namespaces.remove(id).map(Entity::Namespace);
+        self.record_delete(before);
+    }
+
+    pub(super) fn put_grant(&mut self, grant: NamespaceGrant) {
+        if self.state.namespace_grants.insert(grant.clone()).is_none() {
+            self.record(None, Entity::NamespaceGrant(grant));
+        }
+    }
+
+    pub(super) fn delete_grant(&mut self, grant: &NamespaceGrant) {
+        let before = self
+            .state
+            .namespace_grants
+            .remove(grant)
+            .map(Entity::NamespaceGrant);
+        self.record_delete(before);
+    }
+
+    pub(super) fn put_cluster(&mut self, cluster: Cluster) {
+        let before = self
+            .state
+            .clusters
+            .insert(cluster.id.clone(), cluster.clone());
+        self.record(before.map(Entity::Cluster), Entity::Cluster(cluster));
+    }
+
+    pub(super) fn delete_cluster(&mut self, id: &ClusterId) {
+        let before = self.state.clusters.remove(id).map(Entity::Cluster);
+        self.record_delete(before);
+    }
+
+    pub(super) fn put_token(&mut self, token: ApiToken) {
+        let before = self.state.tokens.insert(token.id.clone(), token.clone());
+        self.record(before.map(Entity::Token), Entity::Token(token));
+    }
+
+    pub(super) fn delete_token(&mut self, id: &TokenId) {
+        let before = self.state.tokens.remove(id).map(Entity::Token);
+        self.record_delete(before);
+    }
+}
