@@ -72,3 +72,52 @@ fn diff_of_identical_states_is_empty() {
     .unwrap();
     assert!(command::diff(&state, &state).is_empty());
 }
+
+#[test]
+fn names_and_emails_resolve_through_their_index_after_renames_and_deletions() {
+    let mut org = Org::new();
+    let id = GroupId(org.sys(GroupCommand::Create {
+        name: "ml".into(),
+        description: String::new(),
+    }));
+    org.sys(GroupCommand::Update {
+        group: Key::from("ml"),
+        name: Some("research".into()),
+        description: None,
+    });
+    assert!(org.state().group_by_name("ml").is_none());
+    assert_eq!(org.state().group_by_name("research").unwrap().id, id);
+    // The old name is free again, and resolves to the new group only.
+    let other = GroupId(org.sys(GroupCommand::Create {
+        name: "ml".into(),
+        description: String::new(),
+    }));
+    assert_eq!(org.state().group_by_name("ml").unwrap().id, other);
+    org.sys(GroupCommand::Delete {
+        group: Key::from("research"),
+    });
+    assert!(org.state().group_by_name("research").is_none());
+    // Emails compare ASCII case-insensitively, both ways.
+    let user = org.user("Ada.Lovelace@Example.COM");
+    assert_eq!(
+        org.state()
+            .user_by_email("ada.lovelace@example.com")
+            .unwrap()
+            .id,
+        user
+    );
+    let err = org
+        .run(
+            &Actor::System,
+            warden_core::command::UserCommand::Create {
+                email: "ADA.LOVELACE@example.com".into(),
+                first_name: String::new(),
+                last_name: String::new(),
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, DomainError::Duplicate { kind: "user", .. }),
+        "{err:?}"
+    );
+}
