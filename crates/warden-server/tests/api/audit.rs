@@ -117,3 +117,43 @@ async fn a_batch_is_one_revision_with_one_audit_event_per_command() {
     assert!(of_batch.iter().any(|e| e.target == u.0));
     assert!(of_batch.iter().all(|e| e.request_id == "req-b"));
 }
+
+/// Found by schemathesis: a NUL byte in `before_id` reached PostgreSQL, which refuses it, and
+/// the caller got a 500. A cursor that cannot name an event is refused at the edge, on both
+/// backends, and a real cursor still pages.
+#[tokio::test]
+async fn a_paging_cursor_that_cannot_name_an_event_is_a_bad_parameter() {
+    async fn on(s: Server) {
+        for bad in ["B%00x", "a%20b", "%C3%A9v", &"x".repeat(65)] {
+            let (status, body, _) = s
+                .raw(
+                    reqwest::Method::GET,
+                    &format!("/v1/audit-events?before=234&before_id={bad}&limit=5"),
+                    Some(&s.admin_token),
+                    None,
+                )
+                .await;
+            crate::common::assert_problem(status, &body, 422, "invalid_field");
+        }
+        let first = s.admin_client.audit_events(Some(1), None).await.unwrap();
+        let last = first.items.last().unwrap();
+        let (status, _, _) = s
+            .raw(
+                reqwest::Method::GET,
+                &format!(
+                    "/v1/audit-events?before={}&before_id={}&limit=5",
+                    last.at, last.id
+                ),
+                Some(&s.admin_token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    on(Server::start().await).await;
+    warden_testing::with_postgres(|url: String| async move {
+        let store = warden_store::Store::connect(&url).await.unwrap();
+        on(Server::start_on(store, None, crate::common::settings()).await).await;
+    })
+    .await;
+}

@@ -28,7 +28,7 @@ struct AuditQuery {
     /// `at`. With `before_id` (that event's `id`), paging resumes exactly after it.
     before: Option<i64>,
     /// The previous page's last `id`, with `before`.
-    #[param(max_length = 64)]
+    #[param(max_length = 64, pattern = "^[A-Za-z0-9_-]*$")]
     before_id: Option<String>,
 }
 
@@ -68,14 +68,17 @@ async fn list_audit(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::parameter("limit", "must be between 1 and 1000"));
     }
-    if query
-        .before_id
-        .as_ref()
-        .is_some_and(|id| id.chars().count() > 64)
-    {
+    // Event ids are `evt_` + base32; anything else cannot name an event, and refusing it here
+    // keeps bytes PostgreSQL will not take (NUL) away from the store.
+    if query.before_id.as_ref().is_some_and(|id| {
+        id.len() > 64
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    }) {
         return Err(ApiError::parameter(
             "before_id",
-            "must be at most 64 characters",
+            "must be an event id: at most 64 letters, digits, `_` or `-`",
         ));
     }
     let events = s
