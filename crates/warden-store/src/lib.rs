@@ -20,6 +20,7 @@
 //! (`migrations/`), run by [`Store::connect`].
 
 mod audit;
+mod changelog;
 mod codec;
 mod entity;
 mod exec;
@@ -31,10 +32,16 @@ use std::path::Path;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use sqlx::{Any, Executor, Transaction};
+
+use crate::exec::Run;
 use warden_core::command::Change;
 use warden_core::{AuditEvent, Code, ErrorCode, OrgId, OrgState, Organization, Timestamp, TokenId};
 
+pub use crate::changelog::KEPT_REVISIONS;
 pub use crate::outbox::OutboxItem;
+
+/// The PostgreSQL channel a commit notifies, with the payload `<org id> <revision>`.
+pub const CHANGES_CHANNEL: &str = "warden_changes";
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,6 +141,56 @@ const SQLITE_PRAGMAS: &str =
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Where to open a listening connection (PostgreSQL only).
+    listen_url: Option<DatabaseUrl>,
+}
+
+/// A database URL that `Debug` prints with its password redacted.
+#[derive(Clone)]
+struct DatabaseUrl(String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+/// Notifications of commits to the database, from every server (PostgreSQL `LISTEN`).
+#[derive(Debug)]
+pub struct ChangeListener {
+    listener: sqlx::postgres::PgListener,
+}
+
+/// What a [`ChangeListener`] heard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// `org` was committed at `revision` (or created at it).
+    Commit { org: OrgId, revision: u64 },
+    /// The connection was lost and is being re-established: notifications may have been
+    /// missed, so look at every organization's revision.
+    Reconnected,
+}
+
+impl ChangeListener {
+    /// Waits for the next notification.
+    pub async fn next(&mut self) -> Result<Heard, StoreError> {
+        loop {
+            let Some(notification) = self.listener.try_recv().await? else {
+                return Ok(Heard::Reconnected);
+            };
+            let parsed = notification
+                .payload()
+                .split_once(' ')
+                .and_then(|(org, revision)| Some((org, revision.parse().ok()?)));
+            // Anything else on the channel is not ours: ignore it.
+            if let Some((org, revision)) = parsed {
+                return Ok(Heard::Commit {
+                    org: OrgId(org.to_string()),
+                    revision,
+                });
+            }
+        }
+    }
 }
 
 impl Store {
@@ -174,7 +231,12 @@ impl Store {
             conn.execute("PRAGMA journal_mode = WAL").await?;
         }
         migrate::run(&pool, backend).await?;
-        Ok(Store { pool, backend })
+        let listen_url = (backend == Backend::Postgres).then(|| DatabaseUrl(url.clone()));
+        Ok(Store {
+            pool,
+            backend,
+            listen_url,
+        })
     }
 
     /// SQLite at `<dir>/warden.db`, creating the directory and the file if missing.
@@ -211,26 +273,46 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::OrgExists(org.id.0.clone()));
         }
-        write_commit(&mut tx, &org.id, commit).await?;
+        write_commit(&mut tx, &org.id, &commit).await?;
+        changelog::append(&mut tx, &org.id, revision, commit.changes).await?;
+        self.notify(&mut tx, &org.id, revision).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// In one transaction: moves `org` from `expected_revision` to the next revision (or
-    /// fails with [`StoreError::RevisionConflict`], writing nothing), applies every change in
-    /// order, and inserts the audit events and outbox items. Returns the new revision.
+    /// Commits one change of `org`: its entity changes, audit events and outbox items, in one
+    /// transaction, if the organization is still at `expected_revision` (which becomes
+    /// `expected_revision + 1`). Returns the new revision.
     pub async fn commit(
         &self,
         org: &OrgId,
         expected_revision: u64,
         commit: Commit<'_>,
     ) -> Result<u64, StoreError> {
+        self.commit_all(org, expected_revision, std::slice::from_ref(&commit), &[])
+            .await
+    }
+
+    /// Group commit: several changes of `org`, each its own revision (`expected_revision +
+    /// 1`, `+ 2`, ...), plus `extra_audit` (events that change nothing, such as refused calls),
+    /// in **one** transaction: one sync to disk for all of them. All or nothing, and only if
+    /// the organization is still at `expected_revision`. Returns the last revision.
+    pub async fn commit_all(
+        &self,
+        org: &OrgId,
+        expected_revision: u64,
+        commits: &[Commit<'_>],
+        extra_audit: &[AuditEvent],
+    ) -> Result<u64, StoreError> {
+        let count = u64::try_from(commits.len())
+            .map_err(|_| StoreError::Inconsistent("too many commits".to_string()))?;
         let new_revision = expected_revision
-            .checked_add(1)
+            .checked_add(count)
             .ok_or_else(|| StoreError::Inconsistent("revision overflow".to_string()))?;
         let mut tx = self.pool.begin().await?;
-        if !entity::organization::bump_revision(&mut tx, org, expected_revision, new_revision)
-            .await?
+        if count > 0
+            && !entity::organization::bump_revision(&mut tx, org, expected_revision, new_revision)
+                .await?
         {
             let actual = entity::organization::revision(&mut tx, org).await?;
             tx.rollback().await?;
@@ -240,9 +322,74 @@ impl Store {
                 actual,
             });
         }
-        write_commit(&mut tx, org, commit).await?;
+        for (revision, commit) in (expected_revision + 1..).zip(commits) {
+            write_commit(&mut tx, org, commit).await?;
+            changelog::append(&mut tx, org, revision, commit.changes).await?;
+        }
+        if count > 0 {
+            self.notify(&mut tx, org, new_revision).await?;
+        }
+        write_commit(
+            &mut tx,
+            org,
+            &Commit {
+                changes: &[],
+                audit: extra_audit,
+                outbox: &[],
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(new_revision)
+    }
+
+    /// Tells every listening server (PostgreSQL) that `org` is at `revision`, when `tx`
+    /// commits (PostgreSQL delivers a notification only if its transaction commits).
+    async fn notify(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        org: &OrgId,
+        revision: u64,
+    ) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANGES_CHANNEL)
+                .bind(format!("{org} {revision}"))
+                .run(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Starts listening for other servers' commits: `None` on SQLite (no notifications;
+    /// servers sharing a SQLite file poll [`Store::org_revisions`]).
+    pub async fn listen(&self) -> Result<Option<ChangeListener>, StoreError> {
+        let Some(url) = &self.listen_url else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect(&url.0).await?;
+        listener.listen(CHANGES_CHANNEL).await?;
+        Ok(Some(ChangeListener { listener }))
+    }
+
+    /// What changed in `org` since `after`: its current revision and the changes of every
+    /// revision after `after`, in order. `None` if the organization does not exist or some of
+    /// those revisions are no longer recorded (only the latest [`KEPT_REVISIONS`] are): load
+    /// the organization instead.
+    pub async fn changes_since(
+        &self,
+        org: &OrgId,
+        after: u64,
+    ) -> Result<Option<(u64, Vec<(u64, Vec<Change>)>)>, StoreError> {
+        let Some(current) = self.org_revision(org).await? else {
+            return Ok(None);
+        };
+        if current <= after {
+            return Ok(Some((current, Vec::new())));
+        }
+        Ok(changelog::between(&self.pool, org, after, current)
+            .await?
+            .map(|changes| (current, changes)))
     }
 
     /// The organization as last committed, or `None` if it does not exist.
@@ -385,7 +532,7 @@ impl Store {
 async fn write_commit(
     tx: &mut Transaction<'static, Any>,
     org: &OrgId,
-    commit: Commit<'_>,
+    commit: &Commit<'_>,
 ) -> Result<(), StoreError> {
     for change in commit.changes {
         entity::apply(tx, org, change).await?;

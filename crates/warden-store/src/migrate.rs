@@ -28,6 +28,11 @@ pub(crate) const MIGRATIONS: Embedded = &[
         "principals time outbox",
         include_str!("../migrations/0002_principals_time_outbox.sql"),
     ),
+    (
+        3,
+        "org changes",
+        include_str!("../migrations/0003_org_changes.sql"),
+    ),
 ];
 
 /// SHA-384 checksums of version 1 as it was released in two files, one per dialect, whose
@@ -186,6 +191,7 @@ mod tests {
                 .iter()
                 .map(|r| r.get::<i64, _>("version"))
                 .collect();
-        assert_eq!(versions, [1, 2]);
+        let all: Vec<i64> = MIGRATIONS.iter().map(|m| m.0).collect();
+        assert_eq!(versions, all);
     }
 }

@@ -4,13 +4,13 @@
 //! deletes them before, so the order is one a store with foreign keys can apply. A mutation
 //! that changes nothing records nothing.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Apply;
 use crate::domain::*;
 
 /// One entity as stored. `Change`s carry them; the store persists each kind in its table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "entity", rename_all = "snake_case")]
 pub enum Entity {
     Organization(Organization),
@@ -29,7 +29,7 @@ pub enum Entity {
 // A put carries two entities and a delete one; changes are built once per write and moved
 // to the store, never held in bulk, so boxing would only add allocations.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
     Put {
@@ -39,6 +39,77 @@ pub enum Change {
     Delete {
         before: Entity,
     },
+}
+
+impl OrgState {
+    /// Replays one recorded change: what a server that did not run the command (a replica
+    /// told of another server's commit) does to reach the same state. The revision is the
+    /// caller's to set, once per commit.
+    pub fn replay(&mut self, change: &Change) {
+        match change {
+            Change::Put { after, .. } => match after.clone() {
+                Entity::Organization(org) => self.org = org,
+                Entity::User(user) => {
+                    self.users.insert(user.id.clone(), user);
+                }
+                Entity::ServiceAccount(account) => {
+                    self.service_accounts.insert(account.id.clone(), account);
+                }
+                Entity::Group(group) => {
+                    self.groups.insert(group.id.clone(), group);
+                }
+                Entity::Membership { group, user } => {
+                    self.insert_membership(group, user);
+                }
+                Entity::Policy(policy) => {
+                    self.policies.insert(policy.id.clone(), policy);
+                }
+                Entity::Namespace(namespace) => {
+                    self.namespaces.insert(namespace.id.clone(), namespace);
+                }
+                Entity::NamespaceGrant(grant) => {
+                    self.namespace_grants.insert(grant);
+                }
+                Entity::Cluster(cluster) => {
+                    self.clusters.insert(cluster.id.clone(), cluster);
+                }
+                Entity::Token(token) => {
+                    self.tokens.insert(token.id.clone(), token);
+                }
+            },
+            Change::Delete { before } => match before {
+                // An organization row is never deleted by a command.
+                Entity::Organization(_) => {}
+                Entity::User(user) => {
+                    self.users.remove(&user.id);
+                }
+                Entity::ServiceAccount(account) => {
+                    self.service_accounts.remove(&account.id);
+                }
+                Entity::Group(group) => {
+                    self.groups.remove(&group.id);
+                }
+                Entity::Membership { group, user } => {
+                    self.remove_membership(group, user);
+                }
+                Entity::Policy(policy) => {
+                    self.policies.remove(&policy.id);
+                }
+                Entity::Namespace(namespace) => {
+                    self.namespaces.remove(&namespace.id);
+                }
+                Entity::NamespaceGrant(grant) => {
+                    self.namespace_grants.remove(grant);
+                }
+                Entity::Cluster(cluster) => {
+                    self.clusters.remove(&cluster.id);
+                }
+                Entity::Token(token) => {
+                    self.tokens.remove(&token.id);
+                }
+            },
+        }
+    }
 }
 
 impl Apply<'_> {

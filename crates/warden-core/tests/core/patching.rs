@@ -213,6 +213,7 @@ proptest! {
         for _ in 0..3 {
             org.user(&format!("seed{}@acme.test", rng.next_u64()));
         }
+        let mut replica = (**org.snapshot.state()).clone();
         for _ in 0..writes {
             if rng.below(4) == 0 {
                 org.ctx.now = Timestamp(org.ctx.now.0 + i64::try_from(rng.below(3)).unwrap() * STEP / 2);
@@ -221,6 +222,12 @@ proptest! {
             let Ok(executed) = execute(&org.snapshot, &Actor::System, command, &mut org.ctx) else {
                 continue;
             };
+            // A replica replaying the recorded changes reaches the same state.
+            for change in executed.changes() {
+                replica.replay(change);
+            }
+            replica.revision = executed.revision();
+            prop_assert_eq!(&replica, &**executed.state());
             org.snapshot = executed.snapshot;
             let now = org.now();
             let compiled = Snapshot::compile(catalog.clone(), org.snapshot.state().clone(), now);

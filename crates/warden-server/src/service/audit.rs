@@ -13,6 +13,7 @@ pub(crate) fn of_change(
     at: Timestamp,
     revision: u64,
     applied: &Applied,
+    request_id: &str,
 ) -> Result<AuditEvent, ServiceError> {
     Ok(AuditEvent {
         id: new_id("evt"),
@@ -24,15 +25,42 @@ pub(crate) fn of_change(
         outcome: Outcome::Allowed,
         error_code: None,
         revision,
-        request_id: current_request_id(),
+        request_id: request_id.to_string(),
         changes: serde_json::to_value(&applied.changes)
             .map_err(|e| ServiceError::Internal(format!("audit changes: {e}")))?,
     })
 }
 
+/// The audit event of a refused call. The target is as the caller named it, with anything
+/// shaped like a secret redacted.
+pub(crate) fn refusal(
+    org: &OrgId,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    code: &str,
+    request_id: &str,
+) -> AuditEvent {
+    AuditEvent {
+        id: new_id("evt"),
+        org_id: org.clone(),
+        at: super::context::now(),
+        actor: actor.describe(),
+        action: action.to_string(),
+        target: warden_core::token::redact(target)
+            .chars()
+            .take(warden_core::validate::MAX_NAME)
+            .collect(),
+        outcome: Outcome::Denied,
+        error_code: Some(code.to_string()),
+        revision: 0,
+        request_id: request_id.to_string(),
+        changes: serde_json::Value::Array(Vec::new()),
+    }
+}
+
 impl Service {
-    /// Records a refused call, whatever the refusal, before its refusal is answered. The
-    /// target is as the caller named it, with anything shaped like a secret redacted. A
+    /// Records a refused call, whatever the refusal, before its refusal is answered. A
     /// failure to record is logged, and the call stays refused.
     pub(crate) async fn record_refusal(
         &self,
@@ -42,22 +70,7 @@ impl Service {
         target: &str,
         code: &str,
     ) {
-        let event = AuditEvent {
-            id: new_id("evt"),
-            org_id: org.clone(),
-            at: super::context::now(),
-            actor: actor.describe(),
-            action: action.to_string(),
-            target: warden_core::token::redact(target)
-                .chars()
-                .take(warden_core::validate::MAX_NAME)
-                .collect(),
-            outcome: Outcome::Denied,
-            error_code: Some(code.to_string()),
-            revision: 0,
-            request_id: current_request_id(),
-            changes: serde_json::Value::Array(Vec::new()),
-        };
+        let event = refusal(org, actor, action, target, code, &current_request_id());
         if let Err(e) = self.store.record_audit(&event).await {
             tracing::error!(error = %e, request_id = %event.request_id, "could not record a refused call in the audit log");
         }

@@ -1,8 +1,9 @@
 //! Token authentication: a bearer secret to the principal it acts as, from memory.
 //!
 //! The secret's format and checksum are verified first (no look-up); then its SHA-256 is
-//! looked up in the organization's token index. A token this server does not know may have
-//! been created on another server: the store is asked, unless it said no recently.
+//! looked up in the organization's token index, in memory. A token this server does not know
+//! is refused without asking the store: other servers' new tokens reach this server with
+//! their commits (pushed on PostgreSQL, polled on SQLite; see `sync.rs`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -15,12 +16,6 @@ use super::{CompiledOrg, Service, ServiceError};
 
 /// How stale a token's recorded last use may get.
 const TOKEN_USE_RESOLUTION_MS: i64 = 60_000;
-/// How long a token the store did not know is refused without asking again. A token
-/// created on another server becomes usable here after at most this long (or at once
-/// after this server's next sync).
-const TOKEN_MISS_TTL_MS: i64 = 2_000;
-/// Most remembered misses; past it, stale ones are dropped (or all, under a flood).
-const TOKEN_MISS_CAPACITY: usize = 100_000;
 
 /// Who is calling: an active principal of an organization, authenticated by a token.
 #[derive(Debug, Clone)]
@@ -86,34 +81,23 @@ impl Service {
         })
     }
 
-    /// The organization of a token this server does not know: perhaps created on another
-    /// server. The store is asked, unless it said no recently (a stream of well-formed
-    /// made-up tokens must not become a stream of queries).
+    /// The organization of a token this server does not know. Every organization's tokens
+    /// are in memory and other servers' commits are pushed here (PostgreSQL) or polled
+    /// (SQLite), so the store is never asked about a token: a stream of made-up tokens costs
+    /// no query. On SQLite, another process sharing the file may have just created it: look
+    /// for its commits (at most every 100 ms, shared by every caller), then look again.
     async fn find_token_org(&self, hash: [u8; 32]) -> Result<OrgId, ServiceError> {
-        let now = now();
-        let recently_missed = self
-            .token_misses
-            .lock()
-            .ok()
-            .and_then(|misses| misses.get(&hash).copied())
-            .is_some_and(|at| now.0 - at.0 < TOKEN_MISS_TTL_MS);
-        if recently_missed {
-            return Err(ServiceError::Unauthenticated("unknown or revoked token"));
-        }
-        let Some(org) = self.store.org_of_token(&token::to_hex(&hash)).await? else {
-            if let Ok(mut misses) = self.token_misses.lock() {
-                if misses.len() >= TOKEN_MISS_CAPACITY {
-                    misses.retain(|_, at| now.0 - at.0 < TOKEN_MISS_TTL_MS);
-                    if misses.len() >= TOKEN_MISS_CAPACITY {
-                        misses.clear();
-                    }
-                }
-                misses.insert(hash, now);
+        if self.poll_after_miss().await {
+            if let Some(org) = self
+                .token_orgs
+                .read()
+                .ok()
+                .and_then(|index| index.get(&hash).cloned())
+            {
+                return Ok(org);
             }
-            return Err(ServiceError::Unauthenticated("unknown or revoked token"));
-        };
-        self.reload(&org).await?;
-        Ok(org)
+        }
+        Err(ServiceError::Unauthenticated("unknown or revoked token"))
     }
 
     /// Writes the last-used times collected since the previous call.

@@ -22,6 +22,9 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
+    /// A failure shared by several waiting writes (their batch failed as one).
+    #[error("{message}")]
+    Failed { code: Code, message: String },
 }
 
 impl ErrorCode for ServiceError {
@@ -35,6 +38,7 @@ impl ErrorCode for ServiceError {
             ServiceError::ConcurrentModification => Code::ConcurrentModification,
             ServiceError::Store(e) => e.error_code(),
             ServiceError::Internal(_) => Code::Internal,
+            ServiceError::Failed { code, .. } => *code,
         }
     }
 }

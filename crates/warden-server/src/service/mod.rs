@@ -16,24 +16,38 @@ mod compiled;
 pub mod context;
 mod error;
 pub mod outbox;
+mod sync;
+mod write;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use rustc_hash::FxHashMap;
 use tokio::sync::{watch, Notify};
 use warden_core::command::{FirstUser, Key, TokenCommand, TokenLifetime};
 use warden_core::token;
-use warden_core::{
-    Actor, Catalog, Command, CommandContext, Executed, OrgId, OrgState, Timestamp, TokenId,
-};
-use warden_store::{Commit, OutboxItem, Store, StoreError};
+use warden_core::{Actor, Catalog, CommandContext, OrgId, OrgState, Timestamp, TokenId};
+use warden_store::{Commit, Store, StoreError};
 
 pub use self::auth::Caller;
 pub use self::compiled::CompiledOrg;
 pub use self::context::{new_personal_secret, now, NewSecret, SystemContext};
 pub use self::error::ServiceError;
+pub use self::write::WriteCounters;
+
+impl Service {
+    /// Catch-ups with other servers' commits since the server started.
+    pub fn sync_counters(&self) -> &SyncCounters {
+        &self.sync_counters
+    }
+
+    /// Whether this server is being told of other servers' commits (PostgreSQL `LISTEN`).
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Relaxed)
+    }
+}
 pub use self::outbox::Mailer;
 
 struct OrgEntry {
@@ -44,6 +58,8 @@ struct OrgEntry {
     /// Serializes this server's writes to the organization (the store's revision check
     /// serializes them across servers).
     write_lock: tokio::sync::Mutex<()>,
+    /// Writes waiting for the write lock: whoever takes it commits all of them together.
+    queue: Mutex<Vec<write::WriteRequest>>,
     revision: watch::Sender<u64>,
 }
 
@@ -98,12 +114,39 @@ pub struct Service {
     token_orgs: RwLock<FxHashMap<[u8; 32], OrgId>>,
     /// Tokens used since the last flush, with when.
     token_usage: Mutex<FxHashMap<TokenId, Timestamp>>,
-    /// Hashes the store recently did not know, with when it said so.
-    token_misses: Mutex<FxHashMap<[u8; 32], Timestamp>>,
     /// This server's name when it claims outbox items.
     worker_id: String,
     /// Wakes the outbox worker after a commit that asked for effects.
     outbox_ready: Notify,
+    /// Writes and the transactions that committed them (group commit puts many in one).
+    write_counters: write::WriteCounters,
+    /// Catch-ups with other servers' commits.
+    sync_counters: SyncCounters,
+    /// Whether commit notifications are being received (PostgreSQL); polling otherwise.
+    listening: AtomicBool,
+    /// When every organization's revision was last compared with the store's.
+    last_poll: Mutex<Option<Instant>>,
+    /// One poll after an unknown token at a time.
+    poll_lock: tokio::sync::Mutex<()>,
+}
+
+/// Since the server started: how often it caught up with other servers' commits.
+#[derive(Debug, Default)]
+pub struct SyncCounters {
+    caught_up: AtomicU64,
+    polls: AtomicU64,
+}
+
+impl SyncCounters {
+    /// Comparisons of every organization's revision with the store's (the polling fallback).
+    pub fn polls(&self) -> u64 {
+        self.polls.load(Ordering::Relaxed)
+    }
+
+    /// Organizations brought up to date with another server's commits.
+    pub fn caught_up(&self) -> u64 {
+        self.caught_up.load(Ordering::Relaxed)
+    }
 }
 
 impl std::fmt::Debug for Service {
@@ -130,9 +173,13 @@ impl Service {
             orgs_add: Mutex::new(()),
             token_orgs: RwLock::new(FxHashMap::default()),
             token_usage: Mutex::new(FxHashMap::default()),
-            token_misses: Mutex::new(FxHashMap::default()),
             worker_id: context::new_id("wrk"),
             outbox_ready: Notify::new(),
+            write_counters: write::WriteCounters::default(),
+            sync_counters: SyncCounters::default(),
+            listening: AtomicBool::new(false),
+            last_poll: Mutex::new(None),
+            poll_lock: tokio::sync::Mutex::new(()),
         });
         let now = now();
         for state in service.store.load_all().await? {
@@ -178,7 +225,7 @@ impl Service {
     /// Publishes a compiled organization, indexing all its tokens server-wide.
     fn install_all(&self, compiled: CompiledOrg) -> Arc<CompiledOrg> {
         let hashes: Vec<[u8; 32]> = compiled.token_hashes().copied().collect();
-        self.install(compiled, &hashes)
+        self.install(Arc::new(compiled), &hashes)
     }
 
     /// Recompiles the organizations whose snapshots a rule's end has left on the slow path
@@ -207,8 +254,7 @@ impl Service {
 
     /// Publishes a compiled organization, unless a newer one is already published;
     /// `new_tokens` (secret hashes) join the server-wide token → organization index.
-    fn install(&self, compiled: CompiledOrg, new_tokens: &[[u8; 32]]) -> Arc<CompiledOrg> {
-        let compiled = Arc::new(compiled);
+    fn install(&self, compiled: Arc<CompiledOrg>, new_tokens: &[[u8; 32]]) -> Arc<CompiledOrg> {
         let org = compiled.state().org.id.clone();
         if !new_tokens.is_empty() {
             if let Ok(mut index) = self.token_orgs.write() {
@@ -233,6 +279,7 @@ impl Service {
                                 compiled: ArcSwap::new(compiled.clone()),
                                 install_lock: Mutex::new(()),
                                 write_lock: tokio::sync::Mutex::new(()),
+                                queue: Mutex::new(Vec::new()),
                                 revision: tx,
                             }),
                         );
@@ -250,28 +297,6 @@ impl Service {
         entry.compiled.store(compiled.clone());
         entry.revision.send_replace(compiled.revision());
         compiled
-    }
-
-    /// Reloads an organization from the store (written by another server).
-    pub async fn reload(&self, org: &OrgId) -> Result<Option<Arc<CompiledOrg>>, ServiceError> {
-        let now = now();
-        Ok(self
-            .store
-            .load_org(org)
-            .await?
-            .map(|s| self.install_state(s, now)))
-    }
-
-    /// Picks up organizations other servers created or changed.
-    pub async fn sync_from_store(&self) -> Result<usize, ServiceError> {
-        let mut reloaded = 0;
-        for (org, revision) in self.store.org_revisions().await? {
-            let known = self.compiled(&org).map(|v| v.revision());
-            if known.is_none_or(|r| r < revision) && self.reload(&org).await?.is_some() {
-                reloaded += 1;
-            }
-        }
-        Ok(reloaded)
     }
 
     /// Waits until this server's snapshot of `org` is at least `revision`.
@@ -331,132 +356,6 @@ impl Service {
         Err(ServiceError::Domain(warden_core::DomainError::Forbidden {
             action: action.to_string(),
         }))
-    }
-
-    /// Runs a command for `actor` and commits it; the new snapshot is published before
-    /// this returns.
-    pub async fn execute(
-        &self,
-        org: &OrgId,
-        actor: &Actor,
-        command: Command,
-    ) -> Result<Written, ServiceError> {
-        self.execute_all(org, actor, vec![command])
-            .await
-            .map_err(|e| match e {
-                ServiceError::Batch(batch) => ServiceError::Domain(batch.error),
-                other => other,
-            })
-    }
-
-    /// Runs several commands as one change (one revision, one transaction, one audit event
-    /// per command, all or nothing) and commits it.
-    pub async fn execute_all(
-        &self,
-        org: &OrgId,
-        actor: &Actor,
-        commands: Vec<Command>,
-    ) -> Result<Written, ServiceError> {
-        let entry = self.entry(org)?;
-        let _write = entry.write_lock.lock().await;
-        for _attempt in 0..5 {
-            let current = entry.compiled.load_full();
-            let mut ctx = SystemContext::new();
-            let executed = match warden_core::execute_all(
-                &current.snapshot,
-                actor,
-                commands.clone(),
-                &mut ctx,
-            ) {
-                Ok(executed) => executed,
-                Err(e) => {
-                    let refused = commands.get(e.index);
-                    let action = refused.map_or("", |c| c.required_action());
-                    let target = refused
-                        .map(|c| c.audit_target(current.state()))
-                        .unwrap_or_default();
-                    self.record_refusal(org, actor, action, &target, e.error.code())
-                        .await;
-                    return Err(ServiceError::Batch(e));
-                }
-            };
-            match self
-                .commit(org, current.revision(), actor, &executed, ctx.now())
-                .await
-            {
-                Ok(()) => {
-                    let targets = executed.applied.iter().map(|a| a.target.clone()).collect();
-                    let has_effects = !executed.effects.is_empty();
-                    let changes = executed.applied.iter().flat_map(|a| &a.changes);
-                    let (next, new_tokens) = current.patched(executed.snapshot, changes);
-                    let compiled = self.install(next, &new_tokens);
-                    if has_effects {
-                        self.outbox_ready.notify_one();
-                    }
-                    return Ok(Written { compiled, targets });
-                }
-                Err(ServiceError::Store(StoreError::RevisionConflict { .. })) => {
-                    // Another server wrote first: take its state and run the commands again.
-                    self.reload(org).await?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(ServiceError::ConcurrentModification)
-    }
-
-    /// Commits an executed batch: its changes, an audit event per command, an outbox item
-    /// per effect.
-    async fn commit(
-        &self,
-        org: &OrgId,
-        expected_revision: u64,
-        actor: &Actor,
-        executed: &Executed,
-        at: Timestamp,
-    ) -> Result<(), ServiceError> {
-        let (changes, events, outbox) = Self::records(org, actor, executed, at)?;
-        self.store
-            .commit(
-                org,
-                expected_revision,
-                Commit {
-                    changes: &changes,
-                    audit: &events,
-                    outbox: &outbox,
-                },
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// What a commit of `executed` writes besides its revision.
-    #[allow(clippy::type_complexity)]
-    fn records<'a>(
-        org: &OrgId,
-        actor: &Actor,
-        executed: &'a Executed,
-        at: Timestamp,
-    ) -> Result<
-        (
-            Vec<&'a warden_core::command::Change>,
-            Vec<warden_core::AuditEvent>,
-            Vec<OutboxItem>,
-        ),
-        ServiceError,
-    > {
-        let changes = executed.changes().collect();
-        let events = executed
-            .applied
-            .iter()
-            .map(|applied| audit::of_change(org, actor, at, executed.revision(), applied))
-            .collect::<Result<Vec<_>, _>>()?;
-        let outbox = executed
-            .effects
-            .iter()
-            .map(|effect| OutboxItem::new(context::new_id("eff"), org.clone(), effect.clone(), at))
-            .collect();
-        Ok((changes, events, outbox))
     }
 
     /// Creates an organization with its first admin and a personal token for that admin, in
@@ -534,7 +433,7 @@ impl Service {
     /// Creates a personal token for `owner` on behalf of `actor` (the owner itself, or the
     /// system). Returns the organization after it, the secret (shown once) and the token id.
     pub async fn issue_personal_token(
-        &self,
+        self: &Arc<Self>,
         org: &OrgId,
         actor: &Actor,
         owner: Key,
@@ -562,8 +461,8 @@ impl Service {
         Ok((written.compiled, secret.secret, token))
     }
 
-    /// Background upkeep: picks up other servers' writes, flushes token usage, and carries
-    /// out the outbox.
+    /// Background upkeep: listens for (or polls) other servers' commits, flushes token usage,
+    /// and carries out the outbox.
     pub fn spawn_background(self: &Arc<Self>) {
         let service = Arc::clone(self);
         tokio::spawn(async move {
@@ -571,8 +470,11 @@ impl Service {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = service.sync_from_store().await {
-                    tracing::warn!(error = %e, "sync from store failed");
+                // Polling is the fallback: not while commits are being pushed.
+                if !service.listening.load(Ordering::Relaxed) {
+                    if let Err(e) = service.sync_from_store().await {
+                        tracing::warn!(error = %e, "sync from store failed");
+                    }
                 }
                 if let Err(e) = service.flush_token_usage().await {
                     tracing::warn!(error = %e, "token usage flush failed");
@@ -580,6 +482,7 @@ impl Service {
                 service.refresh_expired(now());
             }
         });
+        tokio::spawn(Arc::clone(self).listen_for_commits());
         if self.settings.mailer.is_some() {
             let service = Arc::clone(self);
             tokio::spawn(async move {

@@ -19,3 +19,4 @@ mod openapi;
 mod persistence;
 mod replicas;
 mod tokens;
+mod writes;

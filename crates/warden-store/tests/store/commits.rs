@@ -19,6 +19,10 @@ on_both_backends!(
     of_two_concurrent_commits_exactly_one_wins,
     loads_are_snapshots,
     reopening_the_store_keeps_everything,
+    a_group_commit_is_one_revision_per_write_in_one_transaction,
+    a_group_commit_at_a_stale_revision_writes_nothing,
+    a_failing_write_rolls_back_its_whole_group,
+    refusals_alone_move_no_revision,
 );
 
 fn create_group(name: &str) -> GroupCommand {
@@ -342,4 +346,171 @@ async fn reopening_the_store_keeps_everything(db: Db) {
     assert_eq!(store.outbox_of(org.id()).await.unwrap(), outbox);
     org.run(&store, create_group("after-reopen")).await;
     store.close().await;
+}
+
+/// An audit event for a refused call: it changes nothing and names no revision of its own.
+fn refusal(org: &Org, id: &str) -> AuditEvent {
+    AuditEvent {
+        id: id.to_string(),
+        org_id: org.id().clone(),
+        at: Timestamp(org.ctx.now.0 + 1),
+        actor: "user:usr_nobody".to_string(),
+        action: "iam.groups.create".to_string(),
+        target: String::new(),
+        outcome: Outcome::Denied,
+        error_code: Some("forbidden".to_string()),
+        revision: org.revision(),
+        request_id: "req_refused".to_string(),
+        changes: serde_json::Value::Array(Vec::new()),
+    }
+}
+
+/// Two writes, the second computed on the first's result, committed together.
+fn two_writes(org: &mut Org) -> (Prepared, Prepared) {
+    let first = org.execute(&Actor::System, create_group("first"));
+    org.accept(&first);
+    let second = org.execute(&Actor::System, create_group("second"));
+    (first, second)
+}
+
+fn commit_of<'a>(prepared: &'a Prepared, changes: &'a [&'a Change]) -> Commit<'a> {
+    Commit {
+        changes,
+        audit: &prepared.audit,
+        outbox: &prepared.outbox,
+    }
+}
+
+async fn a_group_commit_is_one_revision_per_write_in_one_transaction(db: Db) {
+    let store = &db.store;
+    let mut org = Org::create(store, "a1b2c3", 0).await;
+    let (first, second) = two_writes(&mut org);
+    let refused = refusal(&org, "evt_refused");
+    let (c1, c2) = (first.changes(), second.changes());
+    let revision = store
+        .commit_all(
+            org.id(),
+            1,
+            &[commit_of(&first, &c1), commit_of(&second, &c2)],
+            std::slice::from_ref(&refused),
+        )
+        .await
+        .unwrap();
+    assert_eq!(revision, 3);
+    assert_eq!(second.executed.revision(), 3);
+    org.accept(&second);
+    org.assert_stored(store).await;
+    assert_eq!(store.org_revision(org.id()).await.unwrap(), Some(3));
+    let audit = store.list_audit(org.id(), 10, None).await.unwrap();
+    let revisions: BTreeSet<(u64, String)> = audit
+        .iter()
+        .map(|e| (e.revision, e.action.clone()))
+        .collect();
+    assert!(revisions.contains(&(2, "iam.groups.create".to_string())));
+    assert!(revisions.contains(&(3, "iam.groups.create".to_string())));
+    assert!(
+        audit.contains(&refused),
+        "the refusal is recorded with the batch"
+    );
+}
+
+async fn a_group_commit_at_a_stale_revision_writes_nothing(db: Db) {
+    let store = &db.store;
+    let mut org = Org::create(store, "a1b2c3", 0).await;
+    let before = org.state().clone();
+    let (first, second) = two_writes(&mut org);
+    // Another server moved the organization on meanwhile.
+    let elsewhere = {
+        let mut other = Org::at(org.catalog.clone(), org.ctx.clone(), before.clone());
+        other
+            .run(
+                store,
+                ClusterCommand::Create {
+                    name: "elsewhere".to_string(),
+                    api_server_url: "https://k8s.example.com".to_string(),
+                    ca_bundle: String::new(),
+                },
+            )
+            .await
+    };
+    let (c1, c2) = (first.changes(), second.changes());
+    let err = store
+        .commit_all(
+            org.id(),
+            1,
+            &[commit_of(&first, &c1), commit_of(&second, &c2)],
+            &[refusal(&org, "evt_refused")],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::RevisionConflict {
+                expected: 1,
+                actual: Some(2),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.load_org(org.id()).await.unwrap().as_ref(),
+        Some(elsewhere.state())
+    );
+    let audit = store.list_audit(org.id(), 10, None).await.unwrap();
+    assert_eq!(audit.len(), 2, "creation and the other server's write only");
+    assert!(audit.iter().all(|e| e.id != "evt_refused"));
+}
+
+async fn a_failing_write_rolls_back_its_whole_group(db: Db) {
+    let store = &db.store;
+    let mut org = Org::create(store, "a1b2c3", 0).await;
+    let before = org.state().clone();
+    let (first, second) = two_writes(&mut org);
+    // The second write also adds a user whose email differs from Ada's only by case.
+    let mut twin = before.users[&before.org.default_admin].clone();
+    twin.id = UserId("usr_twin".into());
+    twin.email = "ADA@example.COM".to_string();
+    let twin = Change::Put {
+        before: None,
+        after: Entity::User(twin),
+    };
+    let c1 = first.changes();
+    let mut c2 = second.changes();
+    c2.push(&twin);
+    let err = store
+        .commit_all(
+            org.id(),
+            1,
+            &[commit_of(&first, &c1), commit_of(&second, &c2)],
+            &[refusal(&org, "evt_refused")],
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err:?}");
+    assert_eq!(
+        store.load_org(org.id()).await.unwrap().as_ref(),
+        Some(&before)
+    );
+    assert_eq!(store.list_audit(org.id(), 10, None).await.unwrap().len(), 1);
+    for item in first.outbox.iter().chain(&second.outbox) {
+        assert_eq!(store.outbox_item(&item.id).await.unwrap(), None);
+    }
+}
+
+async fn refusals_alone_move_no_revision(db: Db) {
+    let store = &db.store;
+    let org = Org::create(store, "a1b2c3", 0).await;
+    let refused = refusal(&org, "evt_refused");
+    let revision = store
+        .commit_all(org.id(), 1, &[], std::slice::from_ref(&refused))
+        .await
+        .unwrap();
+    assert_eq!(revision, 1);
+    assert_eq!(store.org_revision(org.id()).await.unwrap(), Some(1));
+    org.assert_stored(store).await;
+    let audit = store.list_audit(org.id(), 10, None).await.unwrap();
+    assert_eq!(audit.len(), 2);
+    assert!(audit.contains(&refused));
 }

@@ -1,6 +1,8 @@
 //! `warden org`: the operator's `create` and `add-user`, which open the store directly (no
 //! server or token needed), and the caller's `get` and `rename` through the API.
 
+use std::sync::Arc;
+
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use warden_client::model::Organization;
@@ -239,7 +241,7 @@ pub async fn add_user(args: OrgAddUserArgs, output: Output) -> Result<(), CliErr
 /// (or any other refusal) adds nothing. The core resolves the groups' names and the new
 /// user's email.
 async fn add_user_to(
-    service: &Service,
+    service: &Arc<Service>,
     org: &OrgId,
     args: &OrgAddUserArgs,
 ) -> Result<AddedUser, CliError> {

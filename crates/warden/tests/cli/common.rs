@@ -111,11 +111,22 @@ impl Server {
     /// A server with more `serve` options.
     pub fn start_with(options: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut args = vec!["--data-dir", data.to_str().unwrap()];
+        args.extend_from_slice(options);
+        Server::start_in(dir, &args)
+    }
+
+    /// A server whose database the options name (`--data-dir` or `--database-url`), logging
+    /// into `dir`.
+    pub fn start_in(dir: TempDir, options: &[&str]) -> Server {
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut child = warden()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .args(options)
+            // Defaults relative to the working directory (`./data/outbox` for the mail of a
+            // server on a database URL) land in the temporary directory.
+            .current_dir(dir.path())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -162,6 +173,17 @@ impl Server {
             .env("WARDEN_URL", &self.url)
             .env("WARDEN_TOKEN", token);
         Run::of(command, args)
+    }
+}
+
+impl Server {
+    /// Kills the server with SIGKILL (no chance to flush or close anything) and waits for it;
+    /// returns its log directory.
+    pub fn kill9(mut self) -> TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let placeholder = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, placeholder)
     }
 }
 

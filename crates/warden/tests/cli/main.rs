@@ -12,6 +12,7 @@
 
 mod client;
 mod common;
+mod durability;
 mod end_to_end;
 mod help;
 mod organization;

@@ -1,5 +1,7 @@
 //! `/v1/clusters`: CKS clusters.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
@@ -32,12 +34,12 @@ fn cluster(cluster: &Cluster) -> m::Cluster {
 }
 
 async fn cluster_write(
-    s: &Service,
+    s: &Arc<Service>,
     caller: &Caller,
     status: StatusCode,
     command: Command,
 ) -> Answer {
-    let done = s.execute(&caller.org, &caller.actor(), command).await?;
+    let done = s.execute_for(caller, command).await?;
     let item = done
         .compiled
         .state()
@@ -126,8 +128,6 @@ async fn delete_cluster(
     Path(key): Path<String>,
 ) -> Answer {
     let command = ClusterCommand::Delete { cluster: Key(key) };
-    let done = s
-        .execute(&caller.org, &caller.actor(), command.into())
-        .await?;
+    let done = s.execute_for(&caller, command.into()).await?;
     Ok(written::<m::Cluster>(StatusCode::OK, &done.compiled, None))
 }

@@ -1,5 +1,7 @@
 //! `/v1/groups`: groups and their members.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
@@ -35,8 +37,13 @@ fn group(state: &OrgState, group: &Group) -> m::Group {
 }
 
 /// Runs a group command and answers with the group it addressed.
-async fn group_write(s: &Service, caller: &Caller, status: StatusCode, command: Command) -> Answer {
-    let done = s.execute(&caller.org, &caller.actor(), command).await?;
+async fn group_write(
+    s: &Arc<Service>,
+    caller: &Caller,
+    status: StatusCode,
+    command: Command,
+) -> Answer {
+    let done = s.execute_for(caller, command).await?;
     let state = done.compiled.state();
     let item = state
         .groups
@@ -119,9 +126,7 @@ async fn delete_group(
     Path(key): Path<String>,
 ) -> Answer {
     let command = GroupCommand::Delete { group: Key(key) };
-    let done = s
-        .execute(&caller.org, &caller.actor(), command.into())
-        .await?;
+    let done = s.execute_for(&caller, command.into()).await?;
     Ok(written::<m::Group>(StatusCode::OK, &done.compiled, None))
 }
 

@@ -98,9 +98,7 @@ async fn create_namespace(
             .map(|a| (Key(a.user), a.permissions))
             .collect(),
     };
-    let done = s
-        .execute(&caller.org, &caller.actor(), command.into())
-        .await?;
+    let done = s.execute_for(&caller, command.into()).await?;
     Ok(written_namespace(
         &done.compiled,
         done.target(),
@@ -139,9 +137,7 @@ async fn delete_namespace(
     let command = NamespaceCommand::Delete {
         namespace: Key(key),
     };
-    let done = s
-        .execute(&caller.org, &caller.actor(), command.into())
-        .await?;
+    let done = s.execute_for(&caller, command.into()).await?;
     Ok(written::<m::Namespace>(
         StatusCode::OK,
         &done.compiled,
@@ -185,9 +181,7 @@ async fn set_namespace_access(
         user: Key(user),
         keys: body.permissions,
     };
-    let done = s
-        .execute(&caller.org, &caller.actor(), command.into())
-        .await?;
+    let done = s.execute_for(&caller, command.into()).await?;
     Ok(written_namespace(
         &done.compiled,
         done.target(),

@@ -53,9 +53,8 @@ async fn update_organization(
     Json(body): Json<m::OrganizationUpdate>,
 ) -> Answer {
     let done = s
-        .execute(
-            &caller.org,
-            &caller.actor(),
+        .execute_for(
+            &caller,
             OrganizationCommand::Update { name: body.name }.into(),
         )
         .await?;

@@ -1,5 +1,7 @@
 //! `/v1/policies`: access policies.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
@@ -60,12 +62,12 @@ fn rule_inputs(rules: Vec<m::RuleInput>) -> Vec<RuleInput> {
 }
 
 async fn policy_write(
-    s: &Service,
+    s: &Arc<Service>,
     caller: &Caller,
     status: StatusCode,
     command: Command,
 ) -> Answer {
-    let done = s.execute(&caller.org, &caller.actor(), command).await?;
+    let done = s.execute_for(caller, command).await?;
     let state = done.compiled.state();
     let item = state
         .policies
@@ -151,8 +153,6 @@ async fn delete_policy(
     Path(key): Path<String>,
 ) -> Answer {
     let command = PolicyCommand::Delete { policy: Key(key) };
-    let done = s
-        .execute(&caller.org, &caller.actor(), command.into())
-        .await?;
+    let done = s.execute_for(&caller, command.into()).await?;
     Ok(written::<m::Policy>(StatusCode::OK, &done.compiled, None))
 }

@@ -147,8 +147,6 @@ async fn get_token(State(s): State<AppState>, caller: Caller, Path(id): Path<Str
     responses((status = 200, body = m::Written<m::Token>), Problems))]
 async fn delete_token(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Answer {
     let command = TokenCommand::DeletePersonal { token: Key(id) };
-    let done = s
-        .execute(&caller.org, &caller.actor(), command.into())
-        .await?;
+    let done = s.execute_for(&caller, command.into()).await?;
     Ok(written::<m::Token>(StatusCode::OK, &done.compiled, None))
 }

@@ -1,5 +1,7 @@
 //! `/v1/users`: the organization's users.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -110,8 +112,8 @@ async fn update_user(
     user_write(&s, &caller, command.into()).await
 }
 
-async fn user_write(s: &Service, caller: &Caller, command: Command) -> Answer {
-    let done = s.execute(&caller.org, &caller.actor(), command).await?;
+async fn user_write(s: &Arc<Service>, caller: &Caller, command: Command) -> Answer {
+    let done = s.execute_for(caller, command).await?;
     let snapshot = &done.compiled.snapshot;
     let item = snapshot
         .state()

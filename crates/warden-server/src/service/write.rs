@@ -1,0 +1,412 @@
+//! The write path, with group commit.
+//!
+//! A write joins its organization's queue and a task drains it: whoever holds the
+//! organization's write lock takes everything queued (up to [`MAX_BATCH`]), runs each write in
+//! the core against the result of the previous one (each still its own revision, audit events
+//! and all-or-nothing outcome), and commits them together in one transaction: one sync to disk
+//! for the whole batch. Writers that queued while a commit was in flight form the next batch,
+//! so throughput grows with concurrency instead of queueing behind one fsync each.
+//!
+//! The draining runs in a task of its own: a caller that goes away mid-write (a closed
+//! connection drops its future) must not abandon the other writes of the batch it leads, nor
+//! leave a commit unpublished.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+use warden_core::command::{Applied, Change, Effect};
+use warden_core::{
+    Actor, AuditEvent, Command, CommandContext, Executed, OrgId, Timestamp, TokenId,
+};
+use warden_store::{Commit, OutboxItem, StoreError};
+
+use super::context::{self, current_request_id, SystemContext};
+use super::{audit, Caller, OrgEntry, Service, ServiceError, Written};
+
+/// Most writes committed in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// Attempts at a batch whose organization another server changed meanwhile. Each attempt
+/// after a conflict first catches up (one query), so only a storm of writes from other
+/// servers to the same organization exhausts them; a client then gets
+/// `concurrent_modification`.
+const MAX_ATTEMPTS: u32 = 40;
+
+/// Since the server started: writes committed, and the transactions that carried them.
+/// Their ratio is the mean batch size.
+#[derive(Debug, Default)]
+pub struct WriteCounters {
+    writes: AtomicU64,
+    transactions: AtomicU64,
+}
+
+impl WriteCounters {
+    /// Writes committed (each its own revision).
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    /// Transactions that committed writes.
+    pub fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
+    }
+}
+
+/// A write waiting in its organization's queue.
+pub(super) struct WriteRequest {
+    actor: Actor,
+    /// The token the caller authenticated with: checked again against the state each
+    /// write runs on, so a token revoked meanwhile (on this server or another) writes nothing.
+    token: Option<TokenId>,
+    commands: Vec<Command>,
+    /// The request it came from, for its audit events (the batch runs in another task).
+    request_id: String,
+    reply: oneshot::Sender<Result<Written, ServiceError>>,
+}
+
+/// What the store writes for one accepted write.
+type Records<'a> = (Vec<&'a Change>, Vec<AuditEvent>, Vec<OutboxItem>);
+
+/// One write of a batch as the core ran it.
+struct Accepted {
+    index: usize,
+    applied: Vec<Applied>,
+    effects: Vec<Effect>,
+    revision: u64,
+    at: Timestamp,
+}
+
+impl Service {
+    /// Writes committed and the transactions that carried them, since the server started.
+    pub fn write_counters(&self) -> &WriteCounters {
+        &self.write_counters
+    }
+
+    /// Runs a command for `actor` and commits it; the new snapshot is published before
+    /// this returns.
+    pub async fn execute(
+        self: &Arc<Self>,
+        org: &OrgId,
+        actor: &Actor,
+        command: Command,
+    ) -> Result<Written, ServiceError> {
+        self.execute_all(org, actor, vec![command])
+            .await
+            .map_err(|e| match e {
+                ServiceError::Batch(batch) => ServiceError::Domain(batch.error),
+                other => other,
+            })
+    }
+
+    /// Runs a command for an API caller: as [`Service::execute`], and only while the token
+    /// the caller authenticated with is still valid in the state the command runs on.
+    pub async fn execute_for(
+        self: &Arc<Self>,
+        caller: &Caller,
+        command: Command,
+    ) -> Result<Written, ServiceError> {
+        self.submit(
+            &caller.org,
+            &caller.actor(),
+            Some(caller.token.clone()),
+            vec![command],
+        )
+        .await
+        .map_err(|e| match e {
+            ServiceError::Batch(batch) => ServiceError::Domain(batch.error),
+            other => other,
+        })
+    }
+
+    /// Runs several commands as one change (one revision, one audit event per command, all
+    /// or nothing) and commits it, possibly in one transaction with other writes to the same
+    /// organization.
+    pub async fn execute_all(
+        self: &Arc<Self>,
+        org: &OrgId,
+        actor: &Actor,
+        commands: Vec<Command>,
+    ) -> Result<Written, ServiceError> {
+        self.submit(org, actor, None, commands).await
+    }
+
+    /// Queues a write and waits for its answer.
+    async fn submit(
+        self: &Arc<Self>,
+        org: &OrgId,
+        actor: &Actor,
+        token: Option<TokenId>,
+        commands: Vec<Command>,
+    ) -> Result<Written, ServiceError> {
+        let entry = self.entry(org)?;
+        let (reply, answer) = oneshot::channel();
+        if let Ok(mut queue) = entry.queue.lock() {
+            queue.push(WriteRequest {
+                actor: actor.clone(),
+                token,
+                commands,
+                request_id: current_request_id(),
+                reply,
+            });
+        }
+        let service = Arc::clone(self);
+        let org = org.clone();
+        tokio::spawn(async move { service.drain(&org, &entry).await });
+        answer.await.unwrap_or_else(|_| {
+            Err(ServiceError::Internal(
+                "the write was abandoned before it was answered".to_string(),
+            ))
+        })
+    }
+
+    /// Takes the write lock and commits what is queued. Every write spawns one drain, after
+    /// queueing, so every write is taken by its own drain or an earlier one.
+    async fn drain(&self, org: &OrgId, entry: &OrgEntry) {
+        let _write = entry.write_lock.lock().await;
+        let batch: Vec<WriteRequest> = match entry.queue.lock() {
+            Ok(mut queue) => {
+                let n = queue.len().min(MAX_BATCH);
+                queue.drain(..n).collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        if batch.is_empty() {
+            return;
+        }
+        // A batch the store refuses for a reason other than a concurrent write is split:
+        // each write then commits (or fails) on its own, so one cannot fail its neighbours.
+        let mut pending = vec![batch];
+        while let Some(batch) = pending.pop() {
+            if let Some(split) = self.run_batch(org, entry, batch).await {
+                pending.extend(split.into_iter().rev().map(|w| vec![w]));
+            }
+        }
+    }
+
+    /// Runs and commits one batch, answering every write in it; or, if the store refused it
+    /// and it holds more than one write, hands the writes back unanswered to be run alone.
+    async fn run_batch(
+        &self,
+        org: &OrgId,
+        entry: &OrgEntry,
+        batch: Vec<WriteRequest>,
+    ) -> Option<Vec<WriteRequest>> {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt >= 2 {
+                // Servers that keep colliding on one organization step out of each other's
+                // way: a random pause, growing with the attempts (at most ~10 ms).
+                let [jitter] = context::random_bytes::<1>();
+                let micros = u64::from(attempt.min(10)) * 4 * u64::from(jitter);
+                tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
+            }
+            match self.try_batch(org, entry, &batch).await {
+                Ok(results) => {
+                    for (write, result) in batch.into_iter().zip(results) {
+                        let _ = write.reply.send(result);
+                    }
+                    return None;
+                }
+                Err(ServiceError::Store(StoreError::RevisionConflict { .. })) => {
+                    // Another server wrote first: take its state and run the writes again
+                    // (authorization and invariants included).
+                    if let Err(e) = self.catch_up(org).await {
+                        return self.fail(batch, &e);
+                    }
+                }
+                Err(e) => return self.fail(batch, &e),
+            }
+        }
+        for write in batch {
+            let _ = write.reply.send(Err(ServiceError::ConcurrentModification));
+        }
+        None
+    }
+
+    /// A batch failed: several writes go back to run alone; a single one gets the error.
+    fn fail(
+        &self,
+        mut batch: Vec<WriteRequest>,
+        error: &ServiceError,
+    ) -> Option<Vec<WriteRequest>> {
+        if batch.len() > 1 {
+            return Some(batch);
+        }
+        if let Some(write) = batch.pop() {
+            let _ = write.reply.send(Err(ServiceError::Failed {
+                code: warden_core::ErrorCode::error_code(error),
+                message: error.to_string(),
+            }));
+        }
+        None
+    }
+
+    /// Runs every write of the batch in the core, in order, each against the result of the
+    /// previous, then commits the accepted ones (and the refusals' audit events) in one
+    /// transaction and publishes the result. Returns each write's answer.
+    async fn try_batch(
+        &self,
+        org: &OrgId,
+        entry: &OrgEntry,
+        batch: &[WriteRequest],
+    ) -> Result<Vec<Result<Written, ServiceError>>, ServiceError> {
+        let current = entry.compiled.load_full();
+        let mut latest = Arc::clone(&current);
+        let mut answers = Vec::with_capacity(batch.len());
+        let mut accepted = Vec::new();
+        let mut refusals = Vec::new();
+        let mut new_tokens = Vec::new();
+        for (index, write) in batch.iter().enumerate() {
+            if let Some(token) = &write.token {
+                let valid = latest
+                    .state()
+                    .tokens
+                    .get(token)
+                    .is_some_and(|t| t.expires_at.is_none_or(|at| at > context::now()));
+                if !valid {
+                    answers.push(Err(ServiceError::Unauthenticated(
+                        "unknown or revoked token",
+                    )));
+                    continue;
+                }
+            }
+            let mut ctx = SystemContext::new();
+            match warden_core::execute_all(
+                &latest.snapshot,
+                &write.actor,
+                write.commands.clone(),
+                &mut ctx,
+            ) {
+                Ok(executed) => {
+                    let revision = executed.revision();
+                    let Executed {
+                        snapshot,
+                        applied,
+                        effects,
+                    } = executed;
+                    let changes = applied.iter().flat_map(|a| &a.changes);
+                    let (next, tokens) = latest.patched(snapshot, changes);
+                    new_tokens.extend(tokens);
+                    latest = Arc::new(next);
+                    answers.push(Ok(Written {
+                        compiled: Arc::clone(&latest),
+                        targets: applied.iter().map(|a| a.target.clone()).collect(),
+                    }));
+                    accepted.push(Accepted {
+                        index,
+                        applied,
+                        effects,
+                        revision,
+                        at: ctx.now(),
+                    });
+                }
+                Err(e) => {
+                    let refused = write.commands.get(e.index);
+                    let action = refused.map_or("", |c| c.required_action());
+                    let target = refused
+                        .map(|c| c.audit_target(latest.state()))
+                        .unwrap_or_default();
+                    refusals.push(audit::refusal(
+                        org,
+                        &write.actor,
+                        action,
+                        &target,
+                        e.error.code(),
+                        &write.request_id,
+                    ));
+                    answers.push(Err(ServiceError::Batch(e)));
+                }
+            }
+        }
+        let records = accepted
+            .iter()
+            .filter_map(|a| {
+                let write = batch.get(a.index)?;
+                Some(Self::records_of(
+                    org,
+                    &write.actor,
+                    &a.applied,
+                    &a.effects,
+                    a.revision,
+                    a.at,
+                    &write.request_id,
+                ))
+            })
+            .collect::<Result<Vec<Records<'_>>, ServiceError>>()?;
+        let commits: Vec<Commit<'_>> = records
+            .iter()
+            .map(|(changes, audit, outbox)| Commit {
+                changes,
+                audit,
+                outbox,
+            })
+            .collect();
+        let committed = self
+            .store
+            .commit_all(org, current.revision(), &commits, &refusals)
+            .await;
+        match committed {
+            Ok(_) => {}
+            // Refusals alone change nothing: a failure to record them is logged, and the
+            // calls stay refused.
+            Err(e) if commits.is_empty() => {
+                tracing::error!(error = %e, "could not record refused calls in the audit log");
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if !commits.is_empty() {
+            self.install(latest, &new_tokens);
+            self.write_counters
+                .writes
+                .fetch_add(commits.len() as u64, Ordering::Relaxed);
+            self.write_counters
+                .transactions
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        if accepted.iter().any(|a| !a.effects.is_empty()) {
+            self.outbox_ready.notify_one();
+        }
+        Ok(answers)
+    }
+
+    /// What a commit of `executed` writes besides its revision.
+    pub(super) fn records<'a>(
+        org: &OrgId,
+        actor: &Actor,
+        executed: &'a Executed,
+        at: Timestamp,
+    ) -> Result<Records<'a>, ServiceError> {
+        Self::records_of(
+            org,
+            actor,
+            &executed.applied,
+            &executed.effects,
+            executed.revision(),
+            at,
+            &current_request_id(),
+        )
+    }
+
+    /// The row changes, an audit event per command and an outbox item per effect of one
+    /// write at `revision`.
+    fn records_of<'a>(
+        org: &OrgId,
+        actor: &Actor,
+        applied: &'a [Applied],
+        effects: &[Effect],
+        revision: u64,
+        at: Timestamp,
+        request_id: &str,
+    ) -> Result<Records<'a>, ServiceError> {
+        let changes = applied.iter().flat_map(|a| &a.changes).collect();
+        let events = applied
+            .iter()
+            .map(|applied| audit::of_change(org, actor, at, revision, applied, request_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let outbox = effects
+            .iter()
+            .map(|effect| OutboxItem::new(context::new_id("eff"), org.clone(), effect.clone(), at))
+            .collect();
+        Ok((changes, events, outbox))
+    }
+}

@@ -1,0 +1,138 @@
+//! The `org_changes` table: each commit's row changes by revision, so a server that learns
+//! of another server's commit loads just what changed ([`Store::changes_since`]) instead of
+//! the whole organization. The latest [`KEPT_REVISIONS`] of each organization are kept.
+//!
+//! Changes are stored as the JSON the core serializes them to, plus what that JSON leaves out
+//! on purpose: a token's secret hash and display prefix (kept out of audit events, needed by
+//! a replica to authenticate the token). The hash is stored as in `api_tokens`; never a secret.
+//!
+//! [`Store::changes_since`]: crate::Store::changes_since
+
+use serde_json::Value;
+use sqlx::{AnyConnection, AnyPool};
+use warden_core::command::{Change, Entity};
+use warden_core::OrgId;
+
+use crate::codec::{bigint, text, unsigned};
+use crate::exec::Run;
+use crate::StoreError;
+
+/// How many of an organization's latest revisions keep their changes. A server further
+/// behind than this reloads the whole organization.
+pub const KEPT_REVISIONS: u64 = 1_000;
+
+const INSERT: &str = "INSERT INTO org_changes (org_id, revision, changes) VALUES ($1, $2, $3)";
+const PRUNE: &str = "DELETE FROM org_changes WHERE org_id = $1 AND revision <= $2";
+const SINCE: &str = "SELECT revision, changes FROM org_changes \
+     WHERE org_id = $1 AND revision > $2 AND revision <= $3 ORDER BY revision";
+
+/// Records the changes of `org` at `revision`, and forgets revisions that are now too old.
+pub(crate) async fn append(
+    conn: &mut AnyConnection,
+    org: &OrgId,
+    revision: u64,
+    changes: &[&Change],
+) -> Result<(), StoreError> {
+    sqlx::query(INSERT)
+        .bind(org.as_str())
+        .bind(bigint(revision, "revision")?)
+        .bind(encode(changes)?)
+        .run(&mut *conn)
+        .await?;
+    if revision > KEPT_REVISIONS && revision.is_multiple_of(64) {
+        // Pruned every 64 revisions, so the DELETE is amortized over many commits.
+        sqlx::query(PRUNE)
+            .bind(org.as_str())
+            .bind(bigint(revision - KEPT_REVISIONS, "revision")?)
+            .run(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The changes of every revision after `after` up to `upto`, in order; `None` unless every
+/// one of them is still recorded.
+pub(crate) async fn between(
+    pool: &AnyPool,
+    org: &OrgId,
+    after: u64,
+    upto: u64,
+) -> Result<Option<Vec<(u64, Vec<Change>)>>, StoreError> {
+    let rows = sqlx::query(SINCE)
+        .bind(org.as_str())
+        .bind(bigint(after, "revision")?)
+        .bind(bigint(upto, "revision")?)
+        .all(pool)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    let mut expected = after;
+    for row in &rows {
+        let revision = unsigned(row, "revision")?;
+        expected += 1;
+        if revision != expected {
+            return Ok(None);
+        }
+        out.push((revision, decode(&text(row, "changes")?)?));
+    }
+    Ok((expected == upto).then_some(out))
+}
+
+fn encode(changes: &[&Change]) -> Result<String, StoreError> {
+    let mut values = Vec::with_capacity(changes.len());
+    for change in changes {
+        let mut value = serde_json::to_value(change)
+            .map_err(|e| StoreError::Inconsistent(format!("unencodable change: {e}")))?;
+        let (before, after) = match change {
+            Change::Put { before, after } => (before.as_ref(), Some(after)),
+            Change::Delete { before } => (Some(before), None),
+        };
+        for (field, entity) in [("before", before), ("after", after)] {
+            if let (Some(Entity::Token(token)), Some(Value::Object(object))) =
+                (entity, value.get_mut(field))
+            {
+                object.insert("secret_hash".into(), token.secret_hash.clone().into());
+                object.insert("display_prefix".into(), token.display_prefix.clone().into());
+            }
+        }
+        values.push(value);
+    }
+    Ok(Value::Array(values).to_string())
+}
+
+fn decode(json: &str) -> Result<Vec<Change>, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("org_changes: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use warden_core::*;
+
+    use super::*;
+
+    #[test]
+    fn a_token_change_keeps_its_secret_hash_through_the_log() {
+        let token = ApiToken {
+            id: TokenId("tok_a".into()),
+            kind: TokenKind::Personal,
+            owner: PrincipalId::User(UserId("usr_a".into())),
+            name: "laptop".into(),
+            note: String::new(),
+            secret_hash: "ab".repeat(32),
+            display_prefix: "wdn_pat_abcd".into(),
+            created_by: PrincipalId::User(UserId("usr_a".into())),
+            created_at: Timestamp(1),
+            expires_at: None,
+        };
+        let put = Change::Put {
+            before: None,
+            after: Entity::Token(token.clone()),
+        };
+        let delete = Change::Delete {
+            before: Entity::Token(token),
+        };
+        let decoded = decode(&encode(&[&put, &delete]).unwrap()).unwrap();
+        assert_eq!(decoded, vec![put, delete]);
+    }
+}
