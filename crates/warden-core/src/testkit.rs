@@ -93,26 +93,86 @@ impl Workload {
 /// real [`new_organization`] so the legacy groups and default policies are present.
 pub fn generate_org(catalog: &Arc<Catalog>, w: Workload) -> Result<OrgState, DomainError> {
     let mut ctx = FixedContext::new(1_700_000_000_000);
-    let mut state = new_organization(
+    generate(
         catalog,
+        w,
         OrgId("a1b2c3".into()),
         "Reference",
+        &mut ctx,
+        |_, kind, i| format!("{kind}_{i:08}"),
+    )
+}
+
+/// [`generate_org`] for one of many organizations in one store, which keys entities by id
+/// alone: `org` is the organization's id (six hex digits) and every id in it embeds `org`,
+/// so ids never collide across organizations. Ids have the length of real ones (`usr_` and
+/// 16 characters). Vary `w.seed` per organization for organizations of different shapes.
+pub fn generate_tenant(
+    catalog: &Arc<Catalog>,
+    w: Workload,
+    org: OrgId,
+) -> Result<OrgState, DomainError> {
+    let mut ctx = TenantContext {
+        now: Timestamp(1_700_000_000_000),
+        org: org.0.clone(),
+        counter: 0,
+    };
+    let name = format!("Tenant {org}");
+    // Every id from the context, as the service draws them: one counter, no collisions
+    // between the ids `new_organization` makes and the generated ones.
+    generate(catalog, w, org, &name, &mut ctx, |ctx, kind, _| {
+        format!("{kind}_{}", ctx.random_suffix())
+    })
+}
+
+/// A fixed clock and id suffixes made of the organization id and a counter.
+struct TenantContext {
+    now: Timestamp,
+    org: String,
+    counter: u64,
+}
+
+impl CommandContext for TenantContext {
+    fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    fn random_suffix(&mut self) -> String {
+        self.counter += 1;
+        format!("{}{:010x}", self.org, self.counter)
+    }
+}
+
+/// The body of [`generate_org`] and [`generate_tenant`]: `make_id(ctx, kind, i)` names the
+/// `i`-th generated entity of a kind (`usr`, `grp`, `pol`).
+fn generate(
+    catalog: &Arc<Catalog>,
+    w: Workload,
+    org: OrgId,
+    name: &str,
+    ctx: &mut dyn CommandContext,
+    make_id: fn(&mut dyn CommandContext, &str, usize) -> String,
+) -> Result<OrgState, DomainError> {
+    let mut state = new_organization(
+        catalog,
+        org,
+        name,
         FirstUser {
             email: "admin@example.com".into(),
             first_name: "Ada".into(),
             last_name: "Admin".into(),
         },
-        &mut ctx,
+        ctx,
     )?
     .snapshot
     .state()
     .as_ref()
     .clone();
     let mut rng = SplitMix(w.seed);
-    let now = ctx.now;
+    let now = ctx.now();
     let mut users = Vec::with_capacity(w.users);
     for i in 0..w.users {
-        let id = UserId(format!("usr_{i:08}"));
+        let id = UserId(make_id(ctx, "usr", i));
         state.users.insert(
             id.clone(),
             User {
@@ -128,7 +188,7 @@ pub fn generate_org(catalog: &Arc<Catalog>, w: Workload) -> Result<OrgState, Dom
     }
     let mut groups = Vec::with_capacity(w.groups);
     for i in 0..w.groups {
-        let id = GroupId(format!("grp_{i:08}"));
+        let id = GroupId(make_id(ctx, "grp", i));
         state.groups.insert(
             id.clone(),
             Group {
@@ -153,7 +213,7 @@ pub fn generate_org(catalog: &Arc<Catalog>, w: Workload) -> Result<OrgState, Dom
     let roles: Vec<String> = catalog.roles().iter().map(|r| r.id.clone()).collect();
     let mut policies = BTreeMap::new();
     for p in 0..w.policies {
-        let id = PolicyId(format!("pol_{p:08}"));
+        let id = PolicyId(make_id(ctx, "pol", p));
         let mut rules = Vec::new();
         for _ in 0..w.rules_per_policy {
             let principal = if !groups.is_empty() && rng.below(100) < w.group_rule_percent {

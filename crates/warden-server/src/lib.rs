@@ -5,5 +5,5 @@
 pub mod http;
 pub mod service;
 
-pub use crate::http::{app, openapi, serve};
-pub use crate::service::{Caller, Mailer, Service, ServiceError, Settings};
+pub use crate::http::{app, openapi, serve, serve_app, ClientAddr, Limits};
+pub use crate::service::{AuthFailureLimit, Caller, Mailer, Service, ServiceError, Settings};

@@ -40,7 +40,8 @@ use warden_core::{AuditEvent, Code, ErrorCode, OrgId, OrgState, Organization, Ti
 pub use crate::changelog::KEPT_REVISIONS;
 pub use crate::outbox::OutboxItem;
 
-/// The PostgreSQL channel a commit notifies, with the payload `<org id> <revision>`.
+/// The PostgreSQL channel a commit notifies, with the payload `<org id> <revision> <ms since
+/// the epoch>`.
 pub const CHANGES_CHANNEL: &str = "warden_changes";
 
 /// The database behind a [`Store`].
@@ -164,8 +165,12 @@ pub struct ChangeListener {
 /// What a [`ChangeListener`] heard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Heard {
-    /// `org` was committed at `revision` (or created at it).
-    Commit { org: OrgId, revision: u64 },
+    /// `org` was committed at `revision` (or created at it), at `at` by the database's clock.
+    Commit {
+        org: OrgId,
+        revision: u64,
+        at: Option<Timestamp>,
+    },
     /// The connection was lost and is being re-established: notifications may have been
     /// missed, so look at every organization's revision.
     Reconnected,
@@ -178,15 +183,16 @@ impl ChangeListener {
             let Some(notification) = self.listener.try_recv().await? else {
                 return Ok(Heard::Reconnected);
             };
-            let parsed = notification
-                .payload()
-                .split_once(' ')
-                .and_then(|(org, revision)| Some((org, revision.parse().ok()?)));
+            let mut words = notification.payload().split(' ');
+            let org = words.next();
+            let revision = words.next().and_then(|r| r.parse().ok());
+            let at = words.next().and_then(|t| t.parse().ok()).map(Timestamp);
             // Anything else on the channel is not ours: ignore it.
-            if let Some((org, revision)) = parsed {
+            if let (Some(org), Some(revision)) = (org, revision) {
                 return Ok(Heard::Commit {
                     org: OrgId(org.to_string()),
                     revision,
+                    at,
                 });
             }
         }
@@ -352,11 +358,15 @@ impl Store {
         revision: u64,
     ) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANGES_CHANNEL)
-                .bind(format!("{org} {revision}"))
-                .run(&mut **tx)
-                .await?;
+            // The database's clock stamps the notification, for the listeners' lag.
+            sqlx::query(
+                "SELECT pg_notify($1, $2 || ' ' || \
+                 (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT::TEXT)",
+            )
+            .bind(CHANGES_CHANNEL)
+            .bind(format!("{org} {revision}"))
+            .run(&mut **tx)
+            .await?;
         }
         Ok(())
     }
@@ -406,6 +416,12 @@ impl Store {
         let states = entity::load(&mut tx, None).await?;
         tx.rollback().await?;
         Ok(states.into_values().collect())
+    }
+
+    /// Whether the database answers (one trivial query).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").run(&self.pool).await?;
+        Ok(())
     }
 
     /// The revision of every organization, by id.

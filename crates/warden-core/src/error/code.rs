@@ -98,10 +98,15 @@ error_codes! {
     DefaultPolicyRolesFixed = ("default_policy_roles_fixed", 422, "Default policy roles are fixed"),
     /// A default policy must keep the rule naming its legacy group.
     DefaultPolicyGroupRequired = ("default_policy_group_required", 422, "Default policy must keep its group"),
+    /// Too many failed authentications from the client's address; `Retry-After` says when
+    /// to try again.
+    TooManyFailedAuthentications = ("too_many_failed_authentications", 429, "Too many failed authentications"),
     /// The request's headers are over 64 KiB.
     RequestHeadersTooLarge = ("request_headers_too_large", 431, "Request headers too large"),
     /// A server fault; details only in the server log, with the `request_id`.
     Internal = ("internal", 500, "Internal server error"),
+    /// `/readyz`: the store cannot be reached.
+    NotReady = ("not_ready", 503, "Not ready"),
 }
 
 /// Implemented by every error type a client can meet: the code it is answered with.

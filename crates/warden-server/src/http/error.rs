@@ -118,7 +118,15 @@ impl IntoResponse for ApiError {
         if self.error_code() == Code::Internal {
             tracing::error!(request_id = %request_id, error = %self, "internal error");
         }
-        problem_response(&self.to_problem(&request_id))
+        let mut response = problem_response(&self.to_problem(&request_id));
+        if let ApiError::Service(e) = &self {
+            if let Some(seconds) = e.retry_after_secs() {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+        }
+        response
     }
 }
 

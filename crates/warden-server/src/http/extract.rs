@@ -153,21 +153,27 @@ impl FromRequestParts<Arc<Service>> for Caller {
         parts: &mut Parts,
         service: &Arc<Service>,
     ) -> Result<Caller, ApiError> {
-        use crate::service::ServiceError::Unauthenticated;
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(Unauthenticated(
+        let address = parts
+            .extensions
+            .get::<crate::http::serve::ClientAddr>()
+            .map(|a| a.0);
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            service.unauthenticated_from(
+                address,
                 "an Authorization: Bearer <token> header is required",
-            ))?;
+            )
+        })?;
         let secret = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .ok_or(Unauthenticated(
-                "the Authorization header must be `Bearer <token>`",
-            ))?;
-        Ok(service.authenticate(secret).await?)
+            .ok_or_else(|| {
+                service.unauthenticated_from(
+                    address,
+                    "the Authorization header must be `Bearer <token>`",
+                )
+            })?;
+        Ok(service.authenticate_from(secret, address).await?)
     }
 }

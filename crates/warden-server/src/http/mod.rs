@@ -8,10 +8,11 @@
 
 pub mod error;
 pub mod extract;
+pub mod ops;
 pub mod respond;
+pub mod serve;
 pub mod v1;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -25,6 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::error::{ApiError, PROBLEM_JSON};
+pub use self::serve::{serve_app, ClientAddr, Limits};
 use crate::service::context::{next_request_id, REQUEST_ID};
 use crate::service::Service;
 
@@ -68,13 +70,6 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The service is up.
-#[utoipa::path(get, path = "/healthz", tag = "service", security(()),
-    responses((status = 200, description = "The server answers", body = String, content_type = "text/plain")))]
-async fn healthz() -> &'static str {
-    "ok"
-}
-
 /// This document.
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "service", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object)))]
@@ -85,9 +80,9 @@ async fn openapi_json() -> Json<&'static serde_json::Value> {
 /// Every route of the API, and the OpenAPI document describing them.
 fn build() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(healthz))
         .routes(routes!(openapi_json))
         .merge(v1::router())
+        .merge(ops::router())
         .split_for_parts()
 }
 
@@ -268,6 +263,7 @@ async fn method_not_allowed() -> Response {
 pub fn app(service: Arc<Service>) -> Router {
     build()
         .0
+        .route_layer(middleware::from_fn_with_state(service.clone(), ops::record))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -276,19 +272,14 @@ pub fn app(service: Arc<Service>) -> Router {
         .with_state(service)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves; then stops accepting
-/// connections and lets requests in flight finish.
+/// Serves the API on `listener` within `limits` until `shutdown` resolves; then stops
+/// accepting connections and lets requests in flight finish.
 pub async fn serve(
     service: Arc<Service>,
     listener: TcpListener,
+    limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     service.spawn_background();
-    let app = app(service);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve_app(app(service), listener, limits, shutdown).await
 }

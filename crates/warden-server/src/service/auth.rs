@@ -5,6 +5,7 @@
 //! is refused without asking the store: other servers' new tokens reach this server with
 //! their commits (pushed on PostgreSQL, polled on SQLite; see `sync.rs`).
 
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -34,6 +35,35 @@ impl Caller {
 }
 
 impl Service {
+    /// Verifies a bearer secret presented from `address`: refused at once if that address
+    /// failed too often lately; a failure counts against it.
+    pub async fn authenticate_from(
+        &self,
+        secret: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Caller, ServiceError> {
+        if let Some(retry_after_secs) = address.and_then(|a| self.throttle.refused(a)) {
+            return Err(ServiceError::TooManyFailedAuthentications { retry_after_secs });
+        }
+        let result = self.authenticate(secret).await;
+        if let (Err(_), Some(address)) = (&result, address) {
+            self.throttle.failed(address);
+        }
+        result
+    }
+
+    /// A request without usable credentials from `address`: counts as a failed
+    /// authentication (or is refused outright, if the address failed too often).
+    pub fn unauthenticated_from(&self, address: Option<IpAddr>, why: &'static str) -> ServiceError {
+        if let Some(address) = address {
+            if let Some(retry_after_secs) = self.throttle.refused(address) {
+                return ServiceError::TooManyFailedAuthentications { retry_after_secs };
+            }
+            self.throttle.failed(address);
+        }
+        ServiceError::Unauthenticated(why)
+    }
+
     /// Verifies a bearer secret: format and checksum first (no look-up), then the hash.
     pub async fn authenticate(&self, secret: &str) -> Result<Caller, ServiceError> {
         token::parse_secret(secret).map_err(|_| {

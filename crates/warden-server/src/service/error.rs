@@ -14,6 +14,8 @@ pub enum ServiceError {
     Unauthenticated(&'static str),
     #[error("the token has expired")]
     TokenExpired,
+    #[error("too many failed authentications from this address; retry in {retry_after_secs} s")]
+    TooManyFailedAuthentications { retry_after_secs: u64 },
     #[error("revision {requested} is not reached: this server is at revision {current}")]
     RevisionNotReached { requested: u64, current: u64 },
     #[error("the organization changed concurrently too often; retry the call")]
@@ -22,6 +24,9 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
+    /// The server cannot serve (its store does not answer).
+    #[error("not ready: {0}")]
+    NotReady(String),
     /// A failure shared by several waiting writes (their batch failed as one).
     #[error("{message}")]
     Failed { code: Code, message: String },
@@ -34,10 +39,12 @@ impl ErrorCode for ServiceError {
             ServiceError::Batch(e) => e.error_code(),
             ServiceError::Unauthenticated(_) => Code::Unauthenticated,
             ServiceError::TokenExpired => Code::TokenExpired,
+            ServiceError::TooManyFailedAuthentications { .. } => Code::TooManyFailedAuthentications,
             ServiceError::RevisionNotReached { .. } => Code::RevisionNotReached,
             ServiceError::ConcurrentModification => Code::ConcurrentModification,
             ServiceError::Store(e) => e.error_code(),
             ServiceError::Internal(_) => Code::Internal,
+            ServiceError::NotReady(_) => Code::NotReady,
             ServiceError::Failed { code, .. } => *code,
         }
     }
@@ -66,6 +73,16 @@ impl ServiceError {
     pub fn revision(&self) -> Option<u64> {
         match self {
             ServiceError::RevisionNotReached { current, .. } => Some(*current),
+            _ => None,
+        }
+    }
+
+    /// Seconds the client should wait before trying again, for a 429.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ServiceError::TooManyFailedAuthentications { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
             _ => None,
         }
     }

@@ -15,11 +15,13 @@ mod auth;
 mod compiled;
 pub mod context;
 mod error;
+mod metrics;
 pub mod outbox;
 mod sync;
+mod throttle;
 mod write;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -35,12 +37,13 @@ pub use self::auth::Caller;
 pub use self::compiled::CompiledOrg;
 pub use self::context::{new_personal_secret, now, NewSecret, SystemContext};
 pub use self::error::ServiceError;
-pub use self::write::WriteCounters;
+pub use self::metrics::{DecisionLabels, Metrics, RouteLabels};
+pub use self::throttle::AuthFailureLimit;
 
 impl Service {
-    /// Catch-ups with other servers' commits since the server started.
-    pub fn sync_counters(&self) -> &SyncCounters {
-        &self.sync_counters
+    /// Catch-ups with other servers' commits and polls, since the server started.
+    pub fn sync_counters(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Whether this server is being told of other servers' commits (PostgreSQL `LISTEN`).
@@ -74,6 +77,8 @@ pub struct Settings {
     pub mailer: Option<Mailer>,
     /// How often the outbox worker looks for due items (it also wakes after each commit).
     pub outbox_interval: Duration,
+    /// Failed authentications allowed per client address (`None`: unlimited).
+    pub auth_failure_limit: Option<AuthFailureLimit>,
 }
 
 impl Default for Settings {
@@ -83,6 +88,7 @@ impl Default for Settings {
             sync_interval: Duration::from_secs(2),
             mailer: None,
             outbox_interval: Duration::from_secs(5),
+            auth_failure_limit: Some(AuthFailureLimit::default()),
         }
     }
 }
@@ -118,35 +124,16 @@ pub struct Service {
     worker_id: String,
     /// Wakes the outbox worker after a commit that asked for effects.
     outbox_ready: Notify,
-    /// Writes and the transactions that committed them (group commit puts many in one).
-    write_counters: write::WriteCounters,
-    /// Catch-ups with other servers' commits.
-    sync_counters: SyncCounters,
+    /// What `/metrics` reports.
+    metrics: metrics::Metrics,
     /// Whether commit notifications are being received (PostgreSQL); polling otherwise.
     listening: AtomicBool,
     /// When every organization's revision was last compared with the store's.
     last_poll: Mutex<Option<Instant>>,
     /// One poll after an unknown token at a time.
     poll_lock: tokio::sync::Mutex<()>,
-}
-
-/// Since the server started: how often it caught up with other servers' commits.
-#[derive(Debug, Default)]
-pub struct SyncCounters {
-    caught_up: AtomicU64,
-    polls: AtomicU64,
-}
-
-impl SyncCounters {
-    /// Comparisons of every organization's revision with the store's (the polling fallback).
-    pub fn polls(&self) -> u64 {
-        self.polls.load(Ordering::Relaxed)
-    }
-
-    /// Organizations brought up to date with another server's commits.
-    pub fn caught_up(&self) -> u64 {
-        self.caught_up.load(Ordering::Relaxed)
-    }
+    /// Failed authentications per client address.
+    throttle: throttle::Throttle,
 }
 
 impl std::fmt::Debug for Service {
@@ -165,6 +152,7 @@ impl Service {
         catalog: Arc<Catalog>,
         settings: Settings,
     ) -> Result<Arc<Service>, ServiceError> {
+        let auth_failure_limit = settings.auth_failure_limit;
         let service = Arc::new(Service {
             catalog,
             store,
@@ -175,11 +163,11 @@ impl Service {
             token_usage: Mutex::new(FxHashMap::default()),
             worker_id: context::new_id("wrk"),
             outbox_ready: Notify::new(),
-            write_counters: write::WriteCounters::default(),
-            sync_counters: SyncCounters::default(),
+            metrics: metrics::Metrics::new(),
             listening: AtomicBool::new(false),
             last_poll: Mutex::new(None),
             poll_lock: tokio::sync::Mutex::new(()),
+            throttle: throttle::Throttle::new(auth_failure_limit),
         });
         let now = now();
         for state in service.store.load_all().await? {

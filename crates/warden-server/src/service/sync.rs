@@ -63,7 +63,7 @@ impl Service {
             .snapshot
             .patch(Arc::new(state), changes.iter(), now());
         let (next, tokens) = current.patched(snapshot, changes.iter());
-        self.sync_counters.caught_up.fetch_add(1, Ordering::Relaxed);
+        self.metrics.catch_ups.inc();
         Ok(Some(self.install(Arc::new(next), &tokens)))
     }
 
@@ -71,7 +71,7 @@ impl Service {
     /// organization's revision.
     pub async fn sync_from_store(&self) -> Result<usize, ServiceError> {
         let mut caught_up = 0;
-        self.sync_counters.polls.fetch_add(1, Ordering::Relaxed);
+        self.metrics.polls.inc();
         let began = Instant::now();
         for (org, revision) in self.store.org_revisions().await? {
             let known = self.compiled(&org).map(|v| v.revision());
@@ -124,12 +124,23 @@ impl Service {
                     }
                     loop {
                         match listener.next().await {
-                            Ok(Heard::Commit { org, revision }) => {
+                            Ok(Heard::Commit { org, revision, at }) => {
                                 let known = self.compiled(&org).map(|c| c.revision());
                                 // Our own commits come back too: nothing to do for them.
                                 if known.is_none_or(|r| r < revision) {
-                                    if let Err(e) = self.catch_up(&org).await {
-                                        tracing::warn!(error = %e, org = %org, "catch-up failed");
+                                    match self.catch_up(&org).await {
+                                        Ok(_) => {
+                                            if let Some(at) = at {
+                                                let lag_ms = (now().0 - at.0).max(0);
+                                                #[allow(clippy::cast_precision_loss)]
+                                                self.metrics
+                                                    .sync_lag_seconds
+                                                    .observe(lag_ms as f64 / 1000.0);
+                                            }
+                                        }
+                                        Err(e) => {
+                                            tracing::warn!(error = %e, org = %org, "catch-up failed");
+                                        }
                                     }
                                 }
                             }

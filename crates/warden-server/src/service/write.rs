@@ -11,7 +11,6 @@
 //! connection drops its future) must not abandon the other writes of the batch it leads, nor
 //! leave a commit unpublished.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
@@ -32,26 +31,6 @@ const MAX_BATCH: usize = 256;
 /// servers to the same organization exhausts them; a client then gets
 /// `concurrent_modification`.
 const MAX_ATTEMPTS: u32 = 40;
-
-/// Since the server started: writes committed, and the transactions that carried them.
-/// Their ratio is the mean batch size.
-#[derive(Debug, Default)]
-pub struct WriteCounters {
-    writes: AtomicU64,
-    transactions: AtomicU64,
-}
-
-impl WriteCounters {
-    /// Writes committed (each its own revision).
-    pub fn writes(&self) -> u64 {
-        self.writes.load(Ordering::Relaxed)
-    }
-
-    /// Transactions that committed writes.
-    pub fn transactions(&self) -> u64 {
-        self.transactions.load(Ordering::Relaxed)
-    }
-}
 
 /// A write waiting in its organization's queue.
 pub(super) struct WriteRequest {
@@ -79,8 +58,8 @@ struct Accepted {
 
 impl Service {
     /// Writes committed and the transactions that carried them, since the server started.
-    pub fn write_counters(&self) -> &WriteCounters {
-        &self.write_counters
+    pub fn write_counters(&self) -> &super::Metrics {
+        &self.metrics
     }
 
     /// Runs a command for `actor` and commits it; the new snapshot is published before
@@ -250,6 +229,7 @@ impl Service {
         entry: &OrgEntry,
         batch: &[WriteRequest],
     ) -> Result<Vec<Result<Written, ServiceError>>, ServiceError> {
+        let started = std::time::Instant::now();
         let current = entry.compiled.load_full();
         let mut latest = Arc::clone(&current);
         let mut answers = Vec::with_capacity(batch.len());
@@ -356,16 +336,15 @@ impl Service {
         }
         if !commits.is_empty() {
             self.install(latest, &new_tokens);
-            self.write_counters
-                .writes
-                .fetch_add(commits.len() as u64, Ordering::Relaxed);
-            self.write_counters
-                .transactions
-                .fetch_add(1, Ordering::Relaxed);
+            self.metrics.writes.inc_by(commits.len() as u64);
+            self.metrics.write_transactions.inc();
         }
         if accepted.iter().any(|a| !a.effects.is_empty()) {
             self.outbox_ready.notify_one();
         }
+        self.metrics
+            .write_seconds
+            .observe(started.elapsed().as_secs_f64());
         Ok(answers)
     }
 

@@ -376,9 +376,12 @@ async fn the_table_and_the_openapi_document_name_the_same_operations_and_actions
     let documented = documented_operations(&doc);
     let tested: BTreeSet<(String, String)> =
         templates().into_iter().map(|(m, p, _)| (m, p)).collect();
-    // Operations that need no action: the health check, this document, who am I.
+    // Operations that need no action: health, readiness and metrics (no tenant data), this
+    // document, who am I.
     let open: BTreeSet<(String, String)> = [
         ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("GET", "/metrics"),
         ("GET", "/v1/openapi.json"),
         ("GET", "/v1/whoami"),
     ]

@@ -16,6 +16,7 @@ mod decisions;
 mod input;
 mod invariants;
 mod openapi;
+mod operations;
 mod persistence;
 mod replicas;
 mod tokens;

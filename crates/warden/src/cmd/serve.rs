@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use warden_core::ErrorCode;
-use warden_server::{Mailer, Service, ServiceError, Settings};
+use warden_server::{AuthFailureLimit, Limits, Mailer, Service, ServiceError, Settings};
 use warden_store::Store;
 
 use crate::output::{out, CliError};
@@ -37,6 +37,31 @@ pub struct ServeArgs {
     /// --data-dir, WARDEN_DATA_DIR or ./data, also when the database is a URL]
     #[arg(long, value_name = "DIR")]
     pub mail_dir: Option<PathBuf>,
+    /// Failed authentications allowed per client address per minute (also the burst); past
+    /// it the address gets 429 with `Retry-After`. 0 turns the limit off.
+    #[arg(
+        long,
+        env = "WARDEN_MAX_FAILED_AUTH_PER_MINUTE",
+        default_value_t = 600,
+        value_name = "N"
+    )]
+    pub max_failed_auth_per_minute: u32,
+    /// Log lines on stderr as text, or as one JSON object per line (for a log collector).
+    #[arg(
+        long,
+        env = "WARDEN_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How `warden serve` writes its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Where the database is, for the commands that open it directly.
@@ -137,13 +162,26 @@ fn redact_in(message: &str, location: &Location) -> String {
 
 /// Logs to standard error, filtered by `RUST_LOG` (default: `default`).
 pub fn init_logging(default: &str) {
+    init_logging_as(default, LogFormat::Text);
+}
+
+/// Logging to stderr in `format`, at `RUST_LOG`'s level or `default`.
+pub fn init_logging_as(default: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
 }
 
 /// Opens the store the options name and loads every organization from it.
@@ -176,10 +214,14 @@ pub fn service_error(e: &ServiceError) -> CliError {
 
 /// `warden serve`.
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
-    init_logging("info");
+    init_logging_as("info", args.log_format);
     let mail_dir = mail_dir(&args, |name| std::env::var(name).ok());
     let settings = Settings {
         mailer: Some(Mailer::Directory(mail_dir.clone())),
+        auth_failure_limit: (args.max_failed_auth_per_minute > 0).then(|| AuthFailureLimit {
+            burst: args.max_failed_auth_per_minute,
+            per_second: f64::from(args.max_failed_auth_per_minute) / 60.0,
+        }),
         ..Settings::default()
     };
     let service = open_service(&args.store, settings).await?;
@@ -214,7 +256,7 @@ async fn serve_on(service: &Arc<Service>, listen: &str, mail_dir: &Path) -> Resu
             () = terminated() => tracing::info!("SIGTERM received, stopping"),
         }
     };
-    warden_server::serve(Arc::clone(service), listener, stop)
+    warden_server::serve(Arc::clone(service), listener, Limits::default(), stop)
         .await
         .map_err(|e| CliError::message(format!("the server stopped: {e}")))
 }
@@ -260,6 +302,8 @@ mod tests {
             listen: "127.0.0.1:0".into(),
             store: args(dir, url),
             mail_dir: mail.map(PathBuf::from),
+            max_failed_auth_per_minute: 600,
+            log_format: LogFormat::Text,
         }
     }
 

@@ -25,6 +25,8 @@ pub fn warden() -> Command {
         "WARDEN_DATA_DIR",
         "WARDEN_DATABASE_URL",
         "WARDEN_MAIL_DIR",
+        "WARDEN_LOG_FORMAT",
+        "WARDEN_MAX_FAILED_AUTH_PER_MINUTE",
         "RUST_LOG",
     ] {
         command.env_remove(name);
@@ -177,6 +179,26 @@ impl Server {
 }
 
 impl Server {
+    /// Sends SIGTERM and waits (up to `limit`) for the server to exit; returns its exit code.
+    pub fn terminate(&mut self, limit: Duration) -> i32 {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                start.elapsed() < limit,
+                "still running {limit:?} after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Kills the server with SIGKILL (no chance to flush or close anything) and waits for it;
     /// returns its log directory.
     pub fn kill9(mut self) -> TempDir {

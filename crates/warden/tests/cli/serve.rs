@@ -116,3 +116,40 @@ fn serve_writes_the_emails_it_sends_into_the_mail_directory() {
     // Nothing goes to the data directory's default outbox.
     assert!(emails(&server.data_dir().join("outbox")).is_empty());
 }
+
+/// `--log-format json` writes one JSON object per log line, and SIGTERM stops the server
+/// cleanly: it exits 0 and flushes the tokens' last-use times it held in memory (the server
+/// writes them every few seconds otherwise), so they survive the restart.
+#[test]
+fn json_logs_and_a_graceful_sigterm_that_keeps_token_last_use() {
+    let mut server = Server::start_with(&["--log-format", "json"]);
+    let created = create_org(&server.data_dir(), "ada@example.com");
+    let token = created["token"].as_str().unwrap().to_string();
+    server.run(&token, &["whoami"]).ok();
+    assert_eq!(server.terminate(Duration::from_secs(30)), 0);
+    let log = server.log();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(
+            value["level"].is_string() && value["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(log.contains("SIGTERM received"), "{log}");
+    let data = server.data_dir();
+    let again = Server::start_in(
+        tempfile::tempdir().unwrap(),
+        &["--data-dir", data.to_str().unwrap()],
+    );
+    let listed = again
+        .run(&token, &["tokens", "list", "-o", "json"])
+        .ok()
+        .json();
+    assert!(
+        listed["items"][0]["last_used_at"].is_i64(),
+        "the last use was lost on SIGTERM: {listed}"
+    );
+}

@@ -21,7 +21,7 @@ use crate::http::error::{ApiError, Problems};
 use crate::http::extract::{parse_json, Query};
 use crate::http::respond::read;
 use crate::http::AppState;
-use crate::service::{now, Caller, CompiledOrg};
+use crate::service::{now, Caller, CompiledOrg, DecisionLabels};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -199,6 +199,14 @@ async fn check(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let allowed = results.iter().filter(|r| r.allowed).count() as u64;
+    let decisions = &s.metrics().check_decisions;
+    decisions
+        .get_or_create(&DecisionLabels { decision: "allow" })
+        .inc_by(allowed);
+    decisions
+        .get_or_create(&DecisionLabels { decision: "deny" })
+        .inc_by(results.len() as u64 - allowed);
     Ok(read(
         &compiled,
         CheckResponseOut {

@@ -14,7 +14,7 @@ use warden_core::command::{
 };
 use warden_core::{Actor, Catalog, Command, OrgId, UserId};
 use warden_server::service::new_personal_secret;
-use warden_server::{Service, Settings};
+use warden_server::{Limits, Service, Settings};
 use warden_store::Store;
 
 pub struct Server {
@@ -41,6 +41,9 @@ pub fn settings() -> Settings {
     Settings {
         revision_wait: Duration::from_millis(300),
         sync_interval: Duration::from_millis(200),
+        // The suites send many bad tokens from one address on purpose; the limit has its own
+        // test.
+        auth_failure_limit: None,
         ..Settings::default()
     }
 }
@@ -87,11 +90,25 @@ impl Server {
         admin_token: String,
         dir: Option<tempfile::TempDir>,
     ) -> Server {
+        Server::serve_within(service, org, admin, admin_token, dir, Limits::default()).await
+    }
+
+    /// Serves as [`Server::serve`], within `limits`.
+    pub async fn serve_within(
+        service: Arc<Service>,
+        org: OrgId,
+        admin: UserId,
+        admin_token: String,
+        dir: Option<tempfile::TempDir>,
+        limits: Limits,
+    ) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = warden_server::app(service.clone());
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            warden_server::serve_app(app, listener, limits, std::future::pending())
+                .await
+                .unwrap();
         });
         Server {
             admin_client: Client::new(&base, Some(admin_token.clone())).unwrap(),
