@@ -13,7 +13,9 @@
 //! organization is served, reports resident memory before and after, and checks a
 //! permission in a random organization. The second times the parts of an open one by one
 //! (`Store::load_all`, compiling every snapshot, publishing them) and measures what the
-//! compiled snapshots hold besides the states they share.
+//! compiled snapshots hold besides the states they share. A third, once, measures what the
+//! states alone hold, generated in memory: resident memory after a load also holds what the
+//! allocator kept of the rows read.
 //!
 //! Run without `--bench` (as `cargo test --benches` does), it uses 20 organizations.
 #![allow(
@@ -79,13 +81,16 @@ fn main() {
     // `million --child <mode> <backend> <location> <organizations>`: one measurement.
     if args.get(1).map(String::as_str) == Some("--child") {
         let [_, _, mode, backend, location, orgs] = &args[..] else {
-            panic!("usage: million --child <open|parts> <backend> <location> <organizations>");
+            panic!(
+                "usage: million --child <open|parts|states> <backend> <location> <organizations>"
+            );
         };
         let orgs: usize = orgs.parse().unwrap();
         runtime.block_on(async {
             match mode.as_str() {
                 "open" => cold_start(backend, location, orgs).await,
                 "parts" => parts(backend, location, orgs).await,
+                "states" => states(orgs),
                 other => panic!("unknown child mode `{other}`"),
             }
         });
@@ -93,6 +98,7 @@ fn main() {
     }
     let orgs = organizations();
     runtime.block_on(async move {
+        child("states", "none", "none", orgs).await;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_data_dir(dir.path()).await.unwrap();
         load("SQLite", &store, orgs, 1).await;
@@ -165,7 +171,7 @@ async fn load(label: &str, store: &Store, orgs: usize, writers: usize) {
         done.unwrap();
     }
     println!(
-        "{label}: loaded {orgs} organizations, {} users, in {:.1} s ({writers} concurrent writers; setup, not a figure)",
+        "{label}: loaded {orgs} organizations, {} users, in {:.1} s ({writers} at a time; setup, not a figure)",
         orgs * (TENANT.users + 1),
         start.elapsed().as_secs_f64()
     );
@@ -176,26 +182,31 @@ fn org_id(i: usize) -> OrgId {
     OrgId(format!("{i:06x}"))
 }
 
-/// Runs both measurements, each in a fresh process of this binary.
+/// Runs the measurements of a loaded database, each in a fresh process.
 async fn measure(backend: &str, location: &str, orgs: usize) {
     for mode in ["open", "parts"] {
-        let exe = std::env::current_exe().unwrap();
-        let args = [
-            "--child".to_string(),
-            mode.to_string(),
-            backend.to_string(),
-            location.to_string(),
-            orgs.to_string(),
-        ];
-        let status = tokio::task::spawn_blocking(move || Command::new(exe).args(args).status())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            status.success(),
-            "the `{mode}` measurement failed: {status}"
-        );
+        child(mode, backend, location, orgs).await;
     }
+}
+
+/// Runs one measurement in a fresh process of this binary.
+async fn child(mode: &str, backend: &str, location: &str, orgs: usize) {
+    let exe = std::env::current_exe().unwrap();
+    let args = [
+        "--child".to_string(),
+        mode.to_string(),
+        backend.to_string(),
+        location.to_string(),
+        orgs.to_string(),
+    ];
+    let status = tokio::task::spawn_blocking(move || Command::new(exe).args(args).status())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the `{mode}` measurement failed: {status}"
+    );
 }
 
 async fn connect(backend: &str, location: &str) -> Store {
@@ -364,12 +375,18 @@ async fn parts(backend: &str, location: &str, orgs: usize) {
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "{label}: parts of the open: Store::load_all {:.0} ms (+{:.0} MiB resident, peak {:.0} MiB); compile {:.0} ms on one thread, {:.0} ms on {threads}; publish {:.0} ms copying the map per organization, {:.1} ms in one map",
+        "{label}: open, part 1: Store::load_all {:.0} ms (+{:.0} MiB resident, peak {:.0} MiB)",
         ms(loaded),
         mib(after_load.saturating_sub(before)),
-        mib(peak),
+        mib(peak)
+    );
+    println!(
+        "{label}: open, part 2: compile {:.0} ms on one thread (as Service::open does), {:.0} ms on {threads} threads",
         ms(compiled_serially),
-        ms(compiled_in_parallel),
+        ms(compiled_in_parallel)
+    );
+    println!(
+        "{label}: open, part 3: publish {:.0} ms copying the map per organization (as Service::install does), {:.1} ms into one map",
         ms(published_one_by_one),
         ms(published_at_once)
     );
@@ -377,5 +394,29 @@ async fn parts(backend: &str, location: &str, orgs: usize) {
         "{label}: compiled snapshots of {orgs} organizations hold {:.0} MiB besides their states ({:.1} KiB each, resident growth)",
         mib(after_parallel.saturating_sub(before_parallel)),
         after_parallel.saturating_sub(before_parallel) as f64 / 1024.0 / orgs as f64
+    );
+}
+
+/// What the states of the organizations hold, without a store: the same organizations,
+/// generated in this fresh process and held.
+fn states(orgs: usize) {
+    let catalog = Catalog::builtin().unwrap();
+    let (before, _) = resident();
+    let states: Vec<_> = (0..orgs)
+        .map(|i| {
+            let workload = Workload {
+                seed: i as u64,
+                ..TENANT
+            };
+            generate_tenant(&catalog, workload, org_id(i)).unwrap()
+        })
+        .collect();
+    let (after, _) = resident();
+    let held = after.saturating_sub(before);
+    println!(
+        "states of {} organizations hold {:.0} MiB ({:.1} KiB each, generated in memory, resident growth)",
+        states.len(),
+        mib(held),
+        held as f64 / 1024.0 / orgs as f64
     );
 }
