@@ -550,10 +550,12 @@ impl<K: Ord + Clone + Serialize, V: Clone + Serialize> Serialize for NamedMap<K,
     }
 }
 
-/// User → its groups, in id order.
+/// User → its groups, in id order. A sorted shared slice rather than a persistent set: a
+/// user is in a few groups, and a set's tree node costs hundreds of bytes per user (measured
+/// with a million users); a membership change copies one user's short list.
 type UserGroups = imbl::GenericHashMap<
     UserId,
-    OrdSet<GroupId>,
+    std::sync::Arc<[GroupId]>,
     rustc_hash::FxBuildHasher,
     imbl::shared_ptr::DefaultSharedPtr,
 >;
@@ -610,21 +612,27 @@ impl OrgState {
 
     /// Adds `user` to `group`; `false` if it was a member already.
     pub fn insert_membership(&mut self, group: GroupId, user: UserId) -> bool {
-        self.user_groups
-            .entry(user.clone())
-            .or_default()
-            .insert(group.clone());
+        let groups = self.user_groups.get(&user);
+        let mut list: Vec<GroupId> = groups.map(|g| g.to_vec()).unwrap_or_default();
+        if let Err(at) = list.binary_search(&group) {
+            list.insert(at, group.clone());
+            self.user_groups.insert(user.clone(), list.into());
+        }
         self.memberships.insert((group, user)).is_none()
     }
 
     /// Removes `user` from `group`; `false` if it was not a member.
     pub fn remove_membership(&mut self, group: &GroupId, user: &UserId) -> bool {
-        let emptied = self.user_groups.get_mut(user).is_some_and(|groups| {
-            groups.remove(group);
-            groups.is_empty()
-        });
-        if emptied {
-            self.user_groups.remove(user);
+        if let Some(groups) = self.user_groups.get(user) {
+            if let Ok(at) = groups.binary_search(group) {
+                let mut list = groups.to_vec();
+                list.remove(at);
+                if list.is_empty() {
+                    self.user_groups.remove(user);
+                } else {
+                    self.user_groups.insert(user.clone(), list.into());
+                }
+            }
         }
         self.memberships
             .remove(&(group.clone(), user.clone()))
@@ -651,7 +659,10 @@ impl OrgState {
 
     /// The groups of the user with this id, in id order.
     pub fn groups_of_id<'a>(&'a self, user: &str) -> impl Iterator<Item = &'a GroupId> + 'a {
-        self.user_groups.get(user).into_iter().flatten()
+        self.user_groups
+            .get(user)
+            .into_iter()
+            .flat_map(|groups| groups.iter())
     }
 
     /// The users of a group, in id order.

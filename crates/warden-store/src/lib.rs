@@ -405,7 +405,7 @@ impl Store {
     /// The organization as last committed, or `None` if it does not exist.
     pub async fn load_org(&self, org: &OrgId) -> Result<Option<OrgState>, StoreError> {
         let mut tx = self.begin_read().await?;
-        let mut states = entity::load(&mut tx, Some(org)).await?;
+        let mut states = entity::load(&mut tx, entity::Scope::One(org)).await?;
         tx.rollback().await?;
         Ok(states.remove(org))
     }
@@ -413,9 +413,29 @@ impl Store {
     /// Every organization, by id (one query per table, not per organization).
     pub async fn load_all(&self) -> Result<Vec<OrgState>, StoreError> {
         let mut tx = self.begin_read().await?;
-        let states = entity::load(&mut tx, None).await?;
+        let states = entity::load(&mut tx, entity::Scope::All).await?;
         tx.rollback().await?;
         Ok(states.into_values().collect())
+    }
+
+    /// The organizations whose ids lie from `first` to `last` (both included), by id: one
+    /// query per table, using the tables' `org_id` indexes. Loads of disjoint ranges on
+    /// separate connections run side by side (a cold start loads many at once).
+    pub async fn load_range(
+        &self,
+        first: &OrgId,
+        last: &OrgId,
+    ) -> Result<Vec<OrgState>, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let states = entity::load(&mut tx, entity::Scope::Range { first, last }).await?;
+        tx.rollback().await?;
+        Ok(states.into_values().collect())
+    }
+
+    /// Every token's secret hash (hex) and organization: what a server needs to tell a known
+    /// token from a made-up one before it has loaded the organizations themselves.
+    pub async fn token_index(&self) -> Result<Vec<(String, OrgId)>, StoreError> {
+        entity::token::index(&self.pool).await
     }
 
     /// Whether the database answers (one trivial query).

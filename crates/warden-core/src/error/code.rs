@@ -105,7 +105,7 @@ error_codes! {
     RequestHeadersTooLarge = ("request_headers_too_large", 431, "Request headers too large"),
     /// A server fault; details only in the server log, with the `request_id`.
     Internal = ("internal", 500, "Internal server error"),
-    /// `/readyz`: the store cannot be reached.
+    /// `/readyz`: the store cannot be reached, or the organizations are still loading.
     NotReady = ("not_ready", 503, "Not ready"),
 }
 

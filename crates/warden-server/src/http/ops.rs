@@ -40,7 +40,8 @@ struct Readiness {
     listening: bool,
 }
 
-/// The server can serve: its store answers and every organization is loaded (readiness).
+/// The server is ready: its store answers and every organization is loaded (503 `not_ready`
+/// while a start-up is still loading them).
 #[utoipa::path(get, path = "/readyz", tag = "service", security(()),
     responses((status = 200, body = Readiness), Problems))]
 async fn readyz(State(s): State<AppState>) -> Result<Json<Readiness>, ApiError> {
@@ -48,6 +49,14 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<Readiness>, ApiError> 
         .ping()
         .await
         .map_err(|e| ServiceError::NotReady(format!("the store does not answer: {e}")))?;
+    if !s.is_loaded() {
+        return Err(ServiceError::NotReady(format!(
+            "still loading the organizations ({} loaded so far); requests are served meanwhile, \
+             each waiting for its organization",
+            s.org_ids().len()
+        ))
+        .into());
+    }
     Ok(Json(Readiness {
         status: "ready",
         organizations: s.org_ids().len(),

@@ -79,9 +79,14 @@ impl Service {
             Some(org) => org,
             None => self.find_token_org(hash).await?,
         };
-        let compiled = self
-            .compiled(&org)
-            .ok_or(ServiceError::Unauthenticated("unknown or revoked token"))?;
+        let compiled = match self.compiled(&org) {
+            Some(compiled) => compiled,
+            // Still warming up: this caller's organization is loaded now, and the call waits.
+            None => self
+                .load_on_demand(&org)
+                .await?
+                .ok_or(ServiceError::Unauthenticated("unknown or revoked token"))?,
+        };
         let token = compiled
             .tokens
             .get(&hash)

@@ -117,7 +117,7 @@ impl CompiledOrg {
     }
 }
 
-fn from_hex32(hex: &str) -> Option<[u8; 32]> {
+pub(crate) fn from_hex32(hex: &str) -> Option<[u8; 32]> {
     if hex.len() != 64 {
         return None;
     }

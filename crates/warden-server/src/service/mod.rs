@@ -15,6 +15,7 @@ mod auth;
 mod compiled;
 pub mod context;
 mod error;
+mod load;
 mod metrics;
 pub mod outbox;
 mod sync;
@@ -64,6 +65,19 @@ struct OrgEntry {
     /// Writes waiting for the write lock: whoever takes it commits all of them together.
     queue: Mutex<Vec<write::WriteRequest>>,
     revision: watch::Sender<u64>,
+}
+
+impl OrgEntry {
+    fn new(compiled: Arc<CompiledOrg>) -> OrgEntry {
+        let (revision, _rx) = watch::channel(compiled.revision());
+        OrgEntry {
+            compiled: ArcSwap::new(compiled),
+            install_lock: Mutex::new(()),
+            write_lock: tokio::sync::Mutex::new(()),
+            queue: Mutex::new(Vec::new()),
+            revision,
+        }
+    }
 }
 
 /// Server settings that affect behaviour (not where it listens).
@@ -134,6 +148,9 @@ pub struct Service {
     poll_lock: tokio::sync::Mutex<()>,
     /// Failed authentications per client address.
     throttle: throttle::Throttle,
+    /// Organizations are still being loaded in the background (`open_lazily`): one that is
+    /// not loaded yet is loaded on demand.
+    warming_up: AtomicBool,
 }
 
 impl std::fmt::Debug for Service {
@@ -146,14 +163,10 @@ impl std::fmt::Debug for Service {
 }
 
 impl Service {
-    /// Loads every organization from the store and compiles its snapshot.
-    pub async fn open(
-        store: Store,
-        catalog: Arc<Catalog>,
-        settings: Settings,
-    ) -> Result<Arc<Service>, ServiceError> {
+    /// A service over `store` that serves nothing yet (see `load.rs` for the ways to fill it).
+    fn new(store: Store, catalog: Arc<Catalog>, settings: Settings) -> Arc<Service> {
         let auth_failure_limit = settings.auth_failure_limit;
-        let service = Arc::new(Service {
+        Arc::new(Service {
             catalog,
             store,
             settings,
@@ -168,12 +181,8 @@ impl Service {
             last_poll: Mutex::new(None),
             poll_lock: tokio::sync::Mutex::new(()),
             throttle: throttle::Throttle::new(auth_failure_limit),
-        });
-        let now = now();
-        for state in service.store.load_all().await? {
-            service.install_state(state, now);
-        }
-        Ok(service)
+            warming_up: AtomicBool::new(false),
+        })
     }
 
     pub fn catalog(&self) -> &Arc<Catalog> {
@@ -240,6 +249,40 @@ impl Service {
         refreshed
     }
 
+    /// Publishes many compiled organizations at once (a start-up load): the organization map
+    /// is copied once for all the new ones, not once each; one already served is replaced only
+    /// by a newer revision, as [`Service::install`] does.
+    fn install_many(&self, compiled: Vec<CompiledOrg>) {
+        if let Ok(mut index) = self.token_orgs.write() {
+            for c in &compiled {
+                for hash in c.token_hashes() {
+                    index.insert(*hash, c.state().org.id.clone());
+                }
+            }
+        }
+        let mut served = Vec::new();
+        {
+            let _adding = self.orgs_add.lock();
+            let current = self.orgs.load();
+            let mut map: Option<FxHashMap<OrgId, Arc<OrgEntry>>> = None;
+            for c in compiled {
+                let org = c.state().org.id.clone();
+                if current.contains_key(&org) {
+                    served.push(c);
+                    continue;
+                }
+                map.get_or_insert_with(|| FxHashMap::clone(&current))
+                    .insert(org, Arc::new(OrgEntry::new(Arc::new(c))));
+            }
+            if let Some(map) = map {
+                self.orgs.store(Arc::new(map));
+            }
+        }
+        for c in served {
+            self.install(Arc::new(c), &[]);
+        }
+    }
+
     /// Publishes a compiled organization, unless a newer one is already published;
     /// `new_tokens` (secret hashes) join the server-wide token → organization index.
     fn install(&self, compiled: Arc<CompiledOrg>, new_tokens: &[[u8; 32]]) -> Arc<CompiledOrg> {
@@ -260,17 +303,7 @@ impl Service {
                     Some(entry) => entry,
                     None => {
                         let mut map = FxHashMap::clone(&self.orgs.load());
-                        let (tx, _rx) = watch::channel(compiled.revision());
-                        map.insert(
-                            org,
-                            Arc::new(OrgEntry {
-                                compiled: ArcSwap::new(compiled.clone()),
-                                install_lock: Mutex::new(()),
-                                write_lock: tokio::sync::Mutex::new(()),
-                                queue: Mutex::new(Vec::new()),
-                                revision: tx,
-                            }),
-                        );
+                        map.insert(org, Arc::new(OrgEntry::new(compiled.clone())));
                         self.orgs.store(Arc::new(map));
                         return compiled;
                     }

@@ -73,8 +73,13 @@ impl Service {
         let mut caught_up = 0;
         self.metrics.polls.inc();
         let began = Instant::now();
+        let warming_up = !self.is_loaded();
         for (org, revision) in self.store.org_revisions().await? {
             let known = self.compiled(&org).map(|v| v.revision());
+            // While warming up, the background load brings in what is not loaded yet.
+            if known.is_none() && warming_up {
+                continue;
+            }
             if known.is_none_or(|r| r < revision) && self.catch_up(&org).await?.is_some() {
                 caught_up += 1;
             }

@@ -189,3 +189,68 @@ async fn an_email_written_by_a_worker_that_died_before_marking_it_is_sent_once()
     })
     .await;
 }
+
+/// `open_lazily` (what `warden serve` uses) serves before the organizations are loaded: a
+/// caller's organization is loaded on demand, a made-up token is refused from memory, and the
+/// background load ends with every organization served exactly as stored.
+#[tokio::test]
+async fn a_lazy_start_serves_at_once_and_loads_everything_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_data_dir(dir.path()).await.unwrap();
+    let service = Service::open(store, Catalog::builtin().unwrap(), settings())
+        .await
+        .unwrap();
+    let mut tenants = Vec::new();
+    for i in 0..300 {
+        let (compiled, token, _) = service
+            .create_organization(
+                &format!("Tenant {i}"),
+                warden_core::command::FirstUser {
+                    email: format!("admin{i}@tenant.test"),
+                    first_name: String::new(),
+                    last_name: String::new(),
+                },
+                warden_core::command::TokenLifetime::OneHour,
+            )
+            .await
+            .unwrap();
+        let state = compiled.state();
+        tenants.push((state.org.id.clone(), state.org.default_admin.clone(), token));
+    }
+    service.store().close().await;
+    drop(service);
+
+    let store = Store::open_data_dir(dir.path()).await.unwrap();
+    let lazy = Service::open_lazily(store, Catalog::builtin().unwrap(), settings())
+        .await
+        .unwrap();
+    let warming = !lazy.is_loaded();
+    let (org, admin, token) = tenants.last().unwrap().clone();
+    let s = Server::serve(lazy.clone(), org.clone(), admin, token, None).await;
+    if warming {
+        let (status, body, _) = s.raw(reqwest::Method::GET, "/readyz", None, None).await;
+        assert!(status == 503 || status == 200, "{status} {body}");
+    }
+    // Callers of organizations at both ends of the id range are served at once.
+    for (org, _, token) in [&tenants[0], &tenants[299], &tenants[150]] {
+        let me = s.client(token).whoami().await.unwrap();
+        assert_eq!(me.organization_id, org.0);
+    }
+    let forged = warden_core::token::encode_secret(
+        warden_core::token::SecretKind::Personal,
+        &[3u8; warden_core::token::RANDOM_CHARS],
+    );
+    crate::common::problem_of(s.client(&forged).whoami().await, 401, "unauthenticated");
+    let start = std::time::Instant::now();
+    while !lazy.is_loaded() {
+        assert!(start.elapsed().as_secs() < 60, "still loading after 60 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (status, body, _) = s.raw(reqwest::Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(lazy.org_ids().len(), 300);
+    for (org, _, _) in &tenants {
+        let stored = lazy.store().load_org(org).await.unwrap().unwrap();
+        assert_eq!(**lazy.compiled(org).unwrap().state(), stored);
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sqlx::AnyConnection;
 use warden_core::{Cluster, ClusterId, OrgId, OrgState};
 
-use super::{by_id, Select};
+use super::{by_id, Scope, Select};
 use crate::codec::{delete_done, owner, put_done, text, time};
 use crate::exec::Run;
 use crate::StoreError;
@@ -52,7 +52,7 @@ pub(super) async fn delete(
 
 pub(super) async fn load(
     conn: &mut AnyConnection,
-    org: Option<&OrgId>,
+    org: Scope<'_>,
     states: &mut BTreeMap<OrgId, OrgState>,
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sqlx::AnyConnection;
 use warden_core::{Group, GroupId, OrgId, OrgState, UserId};
 
-use super::{by_id, Select};
+use super::{by_id, Scope, Select};
 use crate::codec::{delete_done, flag, owner, put_done, text, time, to_flag};
 use crate::exec::Run;
 use crate::StoreError;
@@ -93,7 +93,7 @@ pub(super) async fn delete_member(
 /// Groups, then memberships.
 pub(super) async fn load(
     conn: &mut AnyConnection,
-    org: Option<&OrgId>,
+    org: Scope<'_>,
     states: &mut BTreeMap<OrgId, OrgState>,
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {

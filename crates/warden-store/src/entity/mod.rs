@@ -71,11 +71,24 @@ async fn delete(conn: &mut AnyConnection, org: &OrgId, entity: &Entity) -> Resul
     }
 }
 
-/// Loads one organization (`Some`) or all of them (`None`), by id. Parents before children:
-/// a child row of an organization or policy that is not there is corrupt data.
+/// Which organizations a load reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scope<'a> {
+    All,
+    One(&'a OrgId),
+    /// Ids from `first` to `last`, both included (several loads of disjoint ranges can run
+    /// side by side).
+    Range {
+        first: &'a OrgId,
+        last: &'a OrgId,
+    },
+}
+
+/// Loads the organizations of `org`, by id. Parents before children: a child row of an
+/// organization or policy that is not there is corrupt data.
 pub(crate) async fn load(
     conn: &mut AnyConnection,
-    org: Option<&OrgId>,
+    org: Scope<'_>,
 ) -> Result<BTreeMap<OrgId, OrgState>, StoreError> {
     let mut states = organization::load(conn, org).await?;
     if states.is_empty() {
@@ -101,28 +114,34 @@ pub(crate) struct Select {
 }
 
 impl Select {
-    fn sql(&self, one_org: bool) -> String {
+    fn sql(&self, scope: Scope<'_>) -> String {
         let Select {
             from,
             org_column,
             order_by,
         } = self;
-        if one_org {
-            format!("{from} WHERE {org_column} = $1 ORDER BY {order_by}")
-        } else {
-            format!("{from} ORDER BY {order_by}")
+        match scope {
+            Scope::All => format!("{from} ORDER BY {order_by}"),
+            Scope::One(_) => format!("{from} WHERE {org_column} = $1 ORDER BY {order_by}"),
+            Scope::Range { .. } => format!(
+                "{from} WHERE {org_column} >= $1 AND {org_column} <= $2 ORDER BY {order_by}"
+            ),
         }
     }
 
     pub(crate) async fn rows(
         &self,
         conn: &mut AnyConnection,
-        org: Option<&OrgId>,
+        scope: Scope<'_>,
     ) -> Result<Vec<AnyRow>, StoreError> {
-        let sql = self.sql(org.is_some());
+        let sql = self.sql(scope);
         let mut query = sqlx::query(&sql);
-        if let Some(org) = org {
-            query = query.bind(org.as_str());
+        match scope {
+            Scope::All => {}
+            Scope::One(org) => query = query.bind(org.as_str()),
+            Scope::Range { first, last } => {
+                query = query.bind(first.as_str()).bind(last.as_str());
+            }
         }
         Ok(query.all(&mut *conn).await?)
     }

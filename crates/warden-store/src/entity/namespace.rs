@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sqlx::AnyConnection;
 use warden_core::{Namespace, NamespaceGrant, NamespaceId, OrgId, OrgState, UserId};
 
-use super::{by_id, Select};
+use super::{by_id, Scope, Select};
 use crate::codec::{delete_done, owner, put_done, text, time};
 use crate::exec::Run;
 use crate::StoreError;
@@ -89,7 +89,7 @@ pub(super) async fn delete_grant(
 /// Namespaces, then grants.
 pub(super) async fn load(
     conn: &mut AnyConnection,
-    org: Option<&OrgId>,
+    org: Scope<'_>,
     states: &mut BTreeMap<OrgId, OrgState>,
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sqlx::{AnyConnection, AnyPool};
 use warden_core::{OrgId, OrgState, Organization, UserId};
 
-use super::Select;
+use super::{Scope, Select};
 use crate::codec::{bigint, text, time, unsigned};
 use crate::exec::Run;
 use crate::StoreError;
@@ -111,7 +111,7 @@ pub(crate) async fn revisions(pool: &AnyPool) -> Result<Vec<(OrgId, u64)>, Store
 /// The organizations' rows, each an empty state at its revision.
 pub(super) async fn load(
     conn: &mut AnyConnection,
-    org: Option<&OrgId>,
+    org: Scope<'_>,
 ) -> Result<BTreeMap<OrgId, OrgState>, StoreError> {
     let mut states = BTreeMap::new();
     for row in ROWS.rows(conn, org).await? {

@@ -8,7 +8,7 @@ use warden_core::{
     AccessPolicy, GroupId, OrgId, OrgState, PolicyId, PrincipalRef, Rule, ServiceAccountId, UserId,
 };
 
-use super::{by_id, Select};
+use super::{by_id, Scope, Select};
 use crate::codec::{bigint, delete_done, int, opt_text, opt_time, owner, put_done, text, time};
 use crate::exec::Run;
 use crate::StoreError;
@@ -99,7 +99,7 @@ fn principal(kind: &str, id: String) -> Result<PrincipalRef, StoreError> {
 /// Policies, then their rules.
 pub(super) async fn load(
     conn: &mut AnyConnection,
-    org: Option<&OrgId>,
+    org: Scope<'_>,
     states: &mut BTreeMap<OrgId, OrgState>,
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sqlx::AnyConnection;
 use warden_core::{OrgId, OrgState, ServiceAccount, ServiceAccountId, UserId};
 
-use super::{by_id, Select};
+use super::{by_id, Scope, Select};
 use crate::codec::{delete_done, flag, opt_text, owner, put_done, text, time, to_flag};
 use crate::exec::Run;
 use crate::StoreError;
@@ -54,7 +54,7 @@ pub(super) async fn delete(
 
 pub(super) async fn load(
     conn: &mut AnyConnection,
-    org: Option<&OrgId>,
+    org: Scope<'_>,
     states: &mut BTreeMap<OrgId, OrgState>,
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {

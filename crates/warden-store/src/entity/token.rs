@@ -8,7 +8,7 @@ use warden_core::{
     ApiToken, OrgId, OrgState, PrincipalId, ServiceAccountId, Timestamp, TokenId, TokenKind, UserId,
 };
 
-use super::{by_id, Select};
+use super::{by_id, Scope, Select};
 use crate::codec::{delete_done, opt_text, opt_time, owner, put_done, text, time};
 use crate::exec::Run;
 use crate::StoreError;
@@ -34,6 +34,7 @@ const ROWS: Select = Select {
 const TOUCH: &str = "UPDATE api_tokens SET last_used_at = $2 \
      WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)";
 const ORG_OF: &str = "SELECT org_id FROM api_tokens WHERE secret_hash = $1";
+const INDEX: &str = "SELECT secret_hash, org_id FROM api_tokens";
 const LAST_USED: &str = "SELECT id, last_used_at FROM api_tokens \
      WHERE org_id = $1 AND last_used_at IS NOT NULL ORDER BY id";
 
@@ -75,7 +76,7 @@ pub(super) async fn delete(
 
 pub(super) async fn load(
     conn: &mut AnyConnection,
-    org: Option<&OrgId>,
+    org: Scope<'_>,
     states: &mut BTreeMap<OrgId, OrgState>,
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {
@@ -151,5 +152,15 @@ pub(crate) async fn last_used(
         .await?
         .iter()
         .map(|row| Ok((TokenId(text(row, "id")?), time(row, "last_used_at")?)))
+        .collect()
+}
+
+/// Every token's secret hash and organization.
+pub(crate) async fn index(pool: &AnyPool) -> Result<Vec<(String, OrgId)>, StoreError> {
+    sqlx::query(INDEX)
+        .all(pool)
+        .await?
+        .iter()
+        .map(|row| Ok((text(row, "secret_hash")?, OrgId(text(row, "org_id")?))))
         .collect()
 }

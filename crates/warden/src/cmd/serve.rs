@@ -186,13 +186,28 @@ pub fn init_logging_as(default: &str, format: LogFormat) {
 
 /// Opens the store the options name and loads every organization from it.
 pub async fn open_service(store: &StoreArgs, settings: Settings) -> Result<Arc<Service>, CliError> {
+    open_service_as(store, settings, false).await
+}
+
+/// Opens the store the options name; with `lazily`, returns once the organizations and
+/// tokens are known and loads the organizations in the background.
+async fn open_service_as(
+    store: &StoreArgs,
+    settings: Settings,
+    lazily: bool,
+) -> Result<Arc<Service>, CliError> {
     // The program refuses to start on an invalid catalog.
     let catalog = warden_core::Catalog::builtin()
         .map_err(|e| CliError::message(format!("the built-in role catalog is invalid: {e}")))?;
     let location = Location::resolve(store, |name| std::env::var(name).ok());
     let store = location.open().await?;
     tracing::debug!(database = %location.describe(), "database opened");
-    Service::open(store, catalog, settings).await.map_err(|e| {
+    let opened = if lazily {
+        Service::open_lazily(store, catalog, settings).await
+    } else {
+        Service::open(store, catalog, settings).await
+    };
+    opened.map_err(|e| {
         CliError::message(format!(
             "cannot load the organizations from {}: {}",
             location.describe(),
@@ -224,7 +239,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         }),
         ..Settings::default()
     };
-    let service = open_service(&args.store, settings).await?;
+    let service = open_service_as(&args.store, settings, true).await?;
     let served = serve_on(&service, &args.listen, &mail_dir).await;
     if let Err(e) = service.flush_token_usage().await {
         tracing::warn!(error = %e, "token usage flush failed");
@@ -244,7 +259,7 @@ async fn serve_on(service: &Arc<Service>, listen: &str, mail_dir: &Path) -> Resu
         .map_err(|e| CliError::message(format!("cannot listen on {listen}: {e}")))?;
     tracing::info!(
         %addr,
-        organizations = service.org_ids().len(),
+        organizations_loaded = service.org_ids().len(),
         mail_dir = %mail_dir.display(),
         "warden started"
     );
