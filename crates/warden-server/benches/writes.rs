@@ -91,8 +91,8 @@ async fn run(label: &str, store: Store) {
     // As fast as the server answers: the throughput, and what queueing does to latency.
     let (all, failures) = load(&base, &token, &users, None).await;
     report(label, "back to back", &all, failures);
-    // At the target's rate, 500 writes/s in all (each writer every 32 ms): the latency a
-    // client sees when the server keeps up.
+    // At the target's rate, 500 writes/s in all (each writer every 32 ms, the writers'
+    // cycles evenly staggered): the latency a client sees when the server keeps up.
     let (all, failures) = load(&base, &token, &users, Some(Duration::from_millis(32))).await;
     report(label, "paced to 500/s", &all, failures);
     server.abort();
@@ -115,8 +115,12 @@ async fn load(
             let mut latencies = Vec::new();
             let mut failures = 0u64;
             let mut i = 0usize;
+            // Writers start their cycles spread over one interval, so the 500 writes a second
+            // arrive evenly rather than sixteen at a time.
             let mut tick = pace.map(|every| {
-                let mut tick = tokio::time::interval(every);
+                let offset = every * u32::try_from(w).unwrap() / WRITERS as u32;
+                let mut tick =
+                    tokio::time::interval_at(tokio::time::Instant::now() + offset, every);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 tick
             });
