@@ -550,15 +550,11 @@ impl<K: Ord + Clone + Serialize, V: Clone + Serialize> Serialize for NamedMap<K,
     }
 }
 
-/// User → its groups, in id order. A sorted shared slice rather than a persistent set: a
-/// user is in a few groups, and a set's tree node costs hundreds of bytes per user (measured
-/// with a million users); a membership change copies one user's short list.
-type UserGroups = imbl::GenericHashMap<
-    UserId,
-    std::sync::Arc<[GroupId]>,
-    rustc_hash::FxBuildHasher,
-    imbl::shared_ptr::DefaultSharedPtr,
->;
+/// User → its groups, in id order. A B-tree of sorted shared slices: a user is in a few
+/// groups, and both a persistent set per user and a hash trie of users cost hundreds of bytes
+/// per user (measured with a million users); a membership change copies one user's short
+/// list.
+type UserGroups = OrdMap<UserId, std::sync::Arc<[GroupId]>>;
 
 /// Everything Warden knows about one organization: what the engine compiles into a
 /// snapshot, and what a command changes.
