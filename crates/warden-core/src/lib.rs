@@ -11,6 +11,7 @@ pub mod command;
 pub mod domain;
 pub mod engine;
 pub mod error;
+mod named_map;
 pub mod resolve;
 pub mod token;
 pub mod validate;

@@ -23,10 +23,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use warden_core::command::{Key, TokenLifetime};
-use warden_core::testkit::{as_created, generate_org, SplitMix, Workload};
-use warden_core::{Actor, AuditEvent, Catalog, OrgState, Outcome, Snapshot, Timestamp};
+use warden_core::testkit::{generate_org, SplitMix, Workload};
+use warden_core::{Actor, Catalog, OrgState, Snapshot, Timestamp};
 use warden_server::{Service, Settings};
-use warden_store::{Commit, Store};
+use warden_store::Store;
 
 const SECONDS: u32 = 10;
 /// The generated organization's creation time; checks are asked about it.
@@ -126,31 +126,7 @@ fn main() {
         let catalog = Catalog::builtin().unwrap();
         let state = generate_org(&catalog, Workload::REFERENCE).unwrap();
         let store = Store::open_data_dir(dir.path()).await.unwrap();
-        let executed = as_created(&catalog, state.clone());
-        let audit = AuditEvent {
-            id: "evt_bench".into(),
-            org_id: state.org.id.clone(),
-            at: state.org.created_at,
-            actor: "system".into(),
-            action: "iam.organizations.create".into(),
-            target: state.org.id.0.clone(),
-            outcome: Outcome::Allowed,
-            error_code: None,
-            revision: state.revision,
-            request_id: "bench".into(),
-            changes: serde_json::Value::Array(Vec::new()),
-        };
-        let changes: Vec<_> = executed.changes().collect();
-        store
-            .create_organization(
-                &state.org,
-                state.revision,
-                Commit {
-                    changes: &changes,
-                    audit: std::slice::from_ref(&audit),
-                    outbox: &[],
-                },
-            )
+        warden_testing::store_generated_org(&store, &catalog, &state)
             .await
             .unwrap();
         let service = Service::open(store, catalog.clone(), Settings::default())

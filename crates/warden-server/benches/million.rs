@@ -37,11 +37,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
-use warden_core::testkit::{as_created, generate_tenant, SplitMix, Workload};
-use warden_core::{AuditEvent, Catalog, OrgId, Outcome};
+use warden_core::testkit::{generate_tenant, SplitMix, Workload};
+use warden_core::{Catalog, OrgId};
 use warden_server::service::{now, CompiledOrg};
 use warden_server::{Service, Settings};
-use warden_store::{Commit, Store};
+use warden_store::Store;
 
 /// One organization: the reference workload (spec section 11) divided by 100. With the
 /// first admin that `new_organization` adds, 100 users; with its five legacy groups and
@@ -140,32 +140,7 @@ async fn load(label: &str, store: &Store, orgs: usize, writers: usize) {
                     ..TENANT
                 };
                 let state = generate_tenant(&catalog, workload, org_id(i)).unwrap();
-                let executed = as_created(&catalog, state.clone());
-                let audit = AuditEvent {
-                    // Audit event ids are global keys too.
-                    id: format!("evt_{}", state.org.id),
-                    org_id: state.org.id.clone(),
-                    at: state.org.created_at,
-                    actor: "system".into(),
-                    action: "iam.organizations.create".into(),
-                    target: state.org.id.0.clone(),
-                    outcome: Outcome::Allowed,
-                    error_code: None,
-                    revision: state.revision,
-                    request_id: "bench".into(),
-                    changes: serde_json::Value::Array(Vec::new()),
-                };
-                let changes: Vec<_> = executed.changes().collect();
-                store
-                    .create_organization(
-                        &state.org,
-                        state.revision,
-                        Commit {
-                            changes: &changes,
-                            audit: std::slice::from_ref(&audit),
-                            outbox: &[],
-                        },
-                    )
+                warden_testing::store_generated_org(&store, &catalog, &state)
                     .await
                     .unwrap();
             }

@@ -20,10 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use warden_core::command::{Key, TokenLifetime};
-use warden_core::testkit::{as_created, generate_org, Workload};
-use warden_core::{Actor, AuditEvent, Catalog, Outcome};
+use warden_core::testkit::{generate_org, Workload};
+use warden_core::{Actor, Catalog};
 use warden_server::{Service, Settings};
-use warden_store::{Commit, Store};
+use warden_store::Store;
 
 const WRITERS: usize = 16;
 
@@ -40,31 +40,7 @@ fn seconds() -> u64 {
 async fn run(label: &str, store: Store) {
     let catalog = Catalog::builtin().unwrap();
     let state = generate_org(&catalog, Workload::REFERENCE).unwrap();
-    let executed = as_created(&catalog, state.clone());
-    let audit = AuditEvent {
-        id: "evt_bench".into(),
-        org_id: state.org.id.clone(),
-        at: state.org.created_at,
-        actor: "system".into(),
-        action: "iam.organizations.create".into(),
-        target: state.org.id.0.clone(),
-        outcome: Outcome::Allowed,
-        error_code: None,
-        revision: state.revision,
-        request_id: "bench".into(),
-        changes: serde_json::Value::Array(Vec::new()),
-    };
-    let changes: Vec<_> = executed.changes().collect();
-    store
-        .create_organization(
-            &state.org,
-            state.revision,
-            Commit {
-                changes: &changes,
-                audit: std::slice::from_ref(&audit),
-                outbox: &[],
-            },
-        )
+    warden_testing::store_generated_org(&store, &catalog, &state)
         .await
         .unwrap();
     let service = Service::open(store, catalog, Settings::default())

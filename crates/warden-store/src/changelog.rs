@@ -1,21 +1,122 @@
-//! The `org_changes` table: each commit's row changes by revision, so a server that learns
-//! of another server's commit loads just what changed ([`Store::changes_since`]) instead of
-//! the whole organization. The latest [`KEPT_REVISIONS`] of each organization are kept.
+//! The `org_changes` table and commit notifications: each commit's row changes by revision,
+//! so a server that learns of another server's commit (PostgreSQL `NOTIFY`, heard through a
+//! [`ChangeListener`]) loads just what changed ([`Store::changes_since`]) instead of the whole
+//! organization. The latest [`KEPT_REVISIONS`] of each organization are kept.
 //!
 //! Changes are stored as the JSON the core serializes them to, plus what that JSON leaves out
 //! on purpose: a token's secret hash and display prefix (kept out of audit events, needed by
 //! a replica to authenticate the token). The hash is stored as in `api_tokens`; never a secret.
-//!
-//! [`Store::changes_since`]: crate::Store::changes_since
 
 use serde_json::Value;
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use warden_core::command::{Change, Entity};
-use warden_core::OrgId;
+use warden_core::{OrgId, Timestamp};
 
 use crate::codec::{bigint, text, unsigned};
 use crate::exec::Run;
-use crate::StoreError;
+use crate::{Backend, Store, StoreError};
+
+/// The PostgreSQL channel a commit notifies, with the payload `<org id> <revision> <ms since
+/// the epoch>`.
+pub const CHANGES_CHANNEL: &str = "warden_changes";
+
+/// Notifications of commits to the database, from every server (PostgreSQL `LISTEN`).
+#[derive(Debug)]
+pub struct ChangeListener {
+    listener: sqlx::postgres::PgListener,
+}
+
+/// What a [`ChangeListener`] heard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// `org` was committed at `revision` (or created at it), at `at` by the database's clock.
+    Commit {
+        org: OrgId,
+        revision: u64,
+        at: Option<Timestamp>,
+    },
+    /// The connection was lost and is being re-established: notifications may have been
+    /// missed, so look at every organization's revision.
+    Reconnected,
+}
+
+impl ChangeListener {
+    /// Waits for the next notification.
+    pub async fn next(&mut self) -> Result<Heard, StoreError> {
+        loop {
+            let Some(notification) = self.listener.try_recv().await? else {
+                return Ok(Heard::Reconnected);
+            };
+            let mut words = notification.payload().split(' ');
+            let org = words.next();
+            let revision = words.next().and_then(|r| r.parse().ok());
+            let at = words.next().and_then(|t| t.parse().ok()).map(Timestamp);
+            // Anything else on the channel is not ours: ignore it.
+            if let (Some(org), Some(revision)) = (org, revision) {
+                return Ok(Heard::Commit {
+                    org: OrgId(org.to_string()),
+                    revision,
+                    at,
+                });
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Tells every listening server (PostgreSQL) that `org` is at `revision`, when `tx`
+    /// commits (PostgreSQL delivers a notification only if its transaction commits).
+    pub(crate) async fn notify(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        org: &OrgId,
+        revision: u64,
+    ) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            // The database's clock stamps the notification, for the listeners' lag.
+            sqlx::query(
+                "SELECT pg_notify($1, $2 || ' ' || \
+                 (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT::TEXT)",
+            )
+            .bind(CHANGES_CHANNEL)
+            .bind(format!("{org} {revision}"))
+            .run(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Starts listening for other servers' commits: `None` on SQLite (no notifications;
+    /// servers sharing a SQLite file poll [`Store::org_revisions`]).
+    pub async fn listen(&self) -> Result<Option<ChangeListener>, StoreError> {
+        let Some(url) = &self.listen_url else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect(&url.0).await?;
+        listener.listen(CHANGES_CHANNEL).await?;
+        Ok(Some(ChangeListener { listener }))
+    }
+
+    /// What changed in `org` since `after`: its current revision and the changes of every
+    /// revision after `after`, in order. `None` if the organization does not exist or some of
+    /// those revisions are no longer recorded (only the latest [`KEPT_REVISIONS`] are): load
+    /// the organization instead.
+    pub async fn changes_since(
+        &self,
+        org: &OrgId,
+        after: u64,
+    ) -> Result<Option<(u64, Vec<(u64, Vec<Change>)>)>, StoreError> {
+        let Some(current) = self.org_revision(org).await? else {
+            return Ok(None);
+        };
+        if current <= after {
+            return Ok(Some((current, Vec::new())));
+        }
+        Ok(between(&self.pool, org, after, current)
+            .await?
+            .map(|changes| (current, changes)))
+    }
+}
 
 /// How many of an organization's latest revisions keep their changes. A server further
 /// behind than this reloads the whole organization.

@@ -23,6 +23,7 @@ mod audit;
 mod changelog;
 mod codec;
 mod entity;
+mod error;
 mod exec;
 mod migrate;
 mod outbox;
@@ -35,14 +36,11 @@ use sqlx::{Any, Executor, Transaction};
 
 use crate::exec::Run;
 use warden_core::command::Change;
-use warden_core::{AuditEvent, Code, ErrorCode, OrgId, OrgState, Organization, Timestamp, TokenId};
+use warden_core::{AuditEvent, OrgId, OrgState, Organization, Timestamp, TokenId};
 
-pub use crate::changelog::KEPT_REVISIONS;
+pub use crate::changelog::{ChangeListener, Heard, CHANGES_CHANNEL, KEPT_REVISIONS};
+pub use crate::error::StoreError;
 pub use crate::outbox::OutboxItem;
-
-/// The PostgreSQL channel a commit notifies, with the payload `<org id> <revision> <ms since
-/// the epoch>`.
-pub const CHANGES_CHANNEL: &str = "warden_changes";
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,59 +61,6 @@ impl Backend {
     }
 }
 
-/// Why a store call failed.
-#[derive(thiserror::Error, Debug)]
-pub enum StoreError {
-    /// Optimistic concurrency lost: the organization is not at the revision the change was
-    /// computed from (`actual` is `None` if the organization does not exist). Nothing was
-    /// written.
-    #[error("organization `{org}` is at revision {}, not {expected}: reload it and retry", describe_revision(.actual))]
-    RevisionConflict {
-        org: String,
-        expected: u64,
-        actual: Option<u64>,
-    },
-    /// The organization id is already taken.
-    #[error("organization `{0}` already exists")]
-    OrgExists(String),
-    /// A stored row cannot be decoded (unknown enum text, bad JSON, out-of-range number).
-    #[error("corrupt data in the store: {0}")]
-    Corrupt(String),
-    /// A change does not match the stored rows: the row to delete is missing, an id belongs
-    /// to another organization, or a value cannot be stored. Nothing was written. This is a
-    /// bug in the caller or a store edited behind Warden's back.
-    #[error("change does not match the stored organization: {0}")]
-    Inconsistent(String),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("schema migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-}
-
-impl StoreError {
-    /// A uniqueness constraint of the database refused a row (the core checks uniqueness
-    /// first; the database backs it up).
-    pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Database(e)
-            if e.as_database_error().is_some_and(|d| d.is_unique_violation()))
-    }
-
-    pub fn is_foreign_key_violation(&self) -> bool {
-        matches!(self, StoreError::Database(e)
-            if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()))
-    }
-}
-
-impl ErrorCode for StoreError {
-    fn error_code(&self) -> Code {
-        match self {
-            StoreError::RevisionConflict { .. } => Code::ConcurrentModification,
-            e if e.is_unique_violation() => Code::DuplicateName,
-            _ => Code::Internal,
-        }
-    }
-}
-
 /// What one commit writes besides the revision: row changes in order, the audit events (one
 /// per command) and the outbox items.
 #[derive(Debug, Clone, Copy)]
@@ -123,13 +68,6 @@ pub struct Commit<'a> {
     pub changes: &'a [&'a Change],
     pub audit: &'a [AuditEvent],
     pub outbox: &'a [OutboxItem],
-}
-
-fn describe_revision(actual: &Option<u64>) -> String {
-    match actual {
-        Some(revision) => revision.to_string(),
-        None => "none (it does not exist)".to_string(),
-    }
 }
 
 /// Per-connection settings of SQLite: enforce foreign keys, wait up to 5 s for a lock, and
@@ -148,54 +86,11 @@ pub struct Store {
 
 /// A database URL that `Debug` prints with its password redacted.
 #[derive(Clone)]
-struct DatabaseUrl(String);
+struct DatabaseUrl(pub(crate) String);
 
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&redact_url(&self.0))
-    }
-}
-
-/// Notifications of commits to the database, from every server (PostgreSQL `LISTEN`).
-#[derive(Debug)]
-pub struct ChangeListener {
-    listener: sqlx::postgres::PgListener,
-}
-
-/// What a [`ChangeListener`] heard.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Heard {
-    /// `org` was committed at `revision` (or created at it), at `at` by the database's clock.
-    Commit {
-        org: OrgId,
-        revision: u64,
-        at: Option<Timestamp>,
-    },
-    /// The connection was lost and is being re-established: notifications may have been
-    /// missed, so look at every organization's revision.
-    Reconnected,
-}
-
-impl ChangeListener {
-    /// Waits for the next notification.
-    pub async fn next(&mut self) -> Result<Heard, StoreError> {
-        loop {
-            let Some(notification) = self.listener.try_recv().await? else {
-                return Ok(Heard::Reconnected);
-            };
-            let mut words = notification.payload().split(' ');
-            let org = words.next();
-            let revision = words.next().and_then(|r| r.parse().ok());
-            let at = words.next().and_then(|t| t.parse().ok()).map(Timestamp);
-            // Anything else on the channel is not ours: ignore it.
-            if let (Some(org), Some(revision)) = (org, revision) {
-                return Ok(Heard::Commit {
-                    org: OrgId(org.to_string()),
-                    revision,
-                    at,
-                });
-            }
-        }
     }
 }
 
@@ -347,59 +242,6 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(new_revision)
-    }
-
-    /// Tells every listening server (PostgreSQL) that `org` is at `revision`, when `tx`
-    /// commits (PostgreSQL delivers a notification only if its transaction commits).
-    async fn notify(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        org: &OrgId,
-        revision: u64,
-    ) -> Result<(), StoreError> {
-        if self.backend == Backend::Postgres {
-            // The database's clock stamps the notification, for the listeners' lag.
-            sqlx::query(
-                "SELECT pg_notify($1, $2 || ' ' || \
-                 (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT::TEXT)",
-            )
-            .bind(CHANGES_CHANNEL)
-            .bind(format!("{org} {revision}"))
-            .run(&mut **tx)
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Starts listening for other servers' commits: `None` on SQLite (no notifications;
-    /// servers sharing a SQLite file poll [`Store::org_revisions`]).
-    pub async fn listen(&self) -> Result<Option<ChangeListener>, StoreError> {
-        let Some(url) = &self.listen_url else {
-            return Ok(None);
-        };
-        let mut listener = sqlx::postgres::PgListener::connect(&url.0).await?;
-        listener.listen(CHANGES_CHANNEL).await?;
-        Ok(Some(ChangeListener { listener }))
-    }
-
-    /// What changed in `org` since `after`: its current revision and the changes of every
-    /// revision after `after`, in order. `None` if the organization does not exist or some of
-    /// those revisions are no longer recorded (only the latest [`KEPT_REVISIONS`] are): load
-    /// the organization instead.
-    pub async fn changes_since(
-        &self,
-        org: &OrgId,
-        after: u64,
-    ) -> Result<Option<(u64, Vec<(u64, Vec<Change>)>)>, StoreError> {
-        let Some(current) = self.org_revision(org).await? else {
-            return Ok(None);
-        };
-        if current <= after {
-            return Ok(Some((current, Vec::new())));
-        }
-        Ok(changelog::between(&self.pool, org, after, current)
-            .await?
-            .map(|changes| (current, changes)))
     }
 
     /// The organization as last committed, or `None` if it does not exist.

@@ -9,6 +9,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use sqlx::{Connection, Executor, PgConnection};
+use warden_core::testkit::as_created;
+use warden_core::{AuditEvent, Catalog, OrgState, Outcome};
+use warden_store::{Commit, Store, StoreError};
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -68,6 +71,42 @@ fn unreachable_server(server: &str, why: &str) {
         "\n**********\nSKIPPED: PostgreSQL not reachable at {server}: {why}\n\
          (set WARDEN_TEST_POSTGRES_URL to test the PostgreSQL backend)\n**********\n"
     );
+}
+
+/// Writes a generated organization (`warden_core::testkit::generate_org`, `generate_tenant`)
+/// into `store` as one creation, with the audit event an API creation writes (its id names
+/// the organization: audit ids are global keys).
+pub async fn store_generated_org(
+    store: &Store,
+    catalog: &std::sync::Arc<Catalog>,
+    state: &OrgState,
+) -> Result<(), StoreError> {
+    let executed = as_created(catalog, state.clone());
+    let audit = AuditEvent {
+        id: format!("evt_{}", state.org.id),
+        org_id: state.org.id.clone(),
+        at: state.org.created_at,
+        actor: "system".into(),
+        action: "iam.organizations.create".into(),
+        target: state.org.id.0.clone(),
+        outcome: Outcome::Allowed,
+        error_code: None,
+        revision: state.revision,
+        request_id: "generated".into(),
+        changes: serde_json::Value::Array(Vec::new()),
+    };
+    let changes: Vec<_> = executed.changes().collect();
+    store
+        .create_organization(
+            &state.org,
+            state.revision,
+            Commit {
+                changes: &changes,
+                audit: std::slice::from_ref(&audit),
+                outbox: &[],
+            },
+        )
+        .await
 }
 
 /// The server URL with its database replaced by `name` (query parameters kept).

@@ -42,11 +42,6 @@ pub use self::metrics::{DecisionLabels, Metrics, RouteLabels};
 pub use self::throttle::AuthFailureLimit;
 
 impl Service {
-    /// Catch-ups with other servers' commits and polls, since the server started.
-    pub fn sync_counters(&self) -> &Metrics {
-        &self.metrics
-    }
-
     /// Whether this server is being told of other servers' commits (PostgreSQL `LISTEN`).
     pub fn is_listening(&self) -> bool {
         self.listening.load(Ordering::Relaxed)

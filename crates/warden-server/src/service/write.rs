@@ -57,11 +57,6 @@ struct Accepted {
 }
 
 impl Service {
-    /// Writes committed and the transactions that carried them, since the server started.
-    pub fn write_counters(&self) -> &super::Metrics {
-        &self.metrics
-    }
-
     /// Runs a command for `actor` and commits it; the new snapshot is published before
     /// this returns.
     pub async fn execute(

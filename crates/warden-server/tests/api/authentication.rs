@@ -101,11 +101,11 @@ async fn flood(s: &Server, n: usize, workers: usize) {
 #[tokio::test]
 async fn a_flood_of_forged_tokens_costs_no_store_query() {
     let s = Server::start().await;
-    let polls = s.service.sync_counters().polls();
+    let polls = s.service.metrics().polls();
     let start = std::time::Instant::now();
     flood(&s, 1_024, 64).await;
     let elapsed = start.elapsed().as_millis();
-    let used = u128::from(s.service.sync_counters().polls() - polls);
+    let used = u128::from(s.service.metrics().polls() - polls);
     // One look per 100 ms after misses, plus the background poll (every 200 ms in tests).
     assert!(
         used <= elapsed * 3 / 200 + 2 && used < 100,

@@ -24,16 +24,27 @@ async fn listening_pair(url: &str) -> (Server, Server) {
         sync_interval: Duration::from_secs(60),
         ..settings()
     };
-    let a = Server::start_on(
-        Store::connect(url).await.unwrap(),
-        None,
-        pushed_only.clone(),
-    )
-    .await;
+    let (a, b) = pair(url, pushed_only).await;
+    a.service.spawn_background();
+    b.service.spawn_background();
+    let start = Instant::now();
+    while !(a.service.is_listening() && b.service.is_listening()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "not listening after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (a, b)
+}
+
+/// Two servers on the database at `url`; the first creates the organization.
+async fn pair(url: &str, settings: Settings) -> (Server, Server) {
+    let a = Server::start_on(Store::connect(url).await.unwrap(), None, settings.clone()).await;
     let service_b = Service::open(
         Store::connect(url).await.unwrap(),
         Catalog::builtin().unwrap(),
-        pushed_only,
+        settings,
     )
     .await
     .unwrap();
@@ -45,16 +56,6 @@ async fn listening_pair(url: &str) -> (Server, Server) {
         None,
     )
     .await;
-    a.service.spawn_background();
-    b.service.spawn_background();
-    let start = Instant::now();
-    while !(a.service.is_listening() && b.service.is_listening()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "not listening after 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
     (a, b)
 }
 
@@ -74,7 +75,7 @@ async fn until_revision(server: &Server, revision: u64) -> Option<Duration> {
 async fn a_write_on_one_replica_reaches_the_other_within_100_ms_pushed() {
     warden_testing::with_postgres(|url: String| async move {
         let (a, b) = listening_pair(&url).await;
-        let caught_up = b.service.sync_counters().caught_up();
+        let caught_up = b.service.metrics().caught_up();
         let mut took = Vec::new();
         for i in 0..100 {
             let written = a
@@ -95,7 +96,7 @@ async fn a_write_on_one_replica_reaches_the_other_within_100_ms_pushed() {
         eprintln!("replica propagation over 100 writes: p50 {p50:?}, p99 {p99:?}");
         assert!(p99 <= Duration::from_millis(100), "p99 {p99:?}");
         // Replayed from the change log, not reloaded.
-        assert!(b.service.sync_counters().caught_up() - caught_up >= 100);
+        assert!(b.service.metrics().caught_up() - caught_up >= 100);
         assert_eq!(
             **b.service.compiled(&b.org).unwrap().state(),
             **a.service.compiled(&a.org).unwrap().state()
@@ -219,22 +220,7 @@ async fn a_write_storm_across_replicas_surfaces_no_conflict() {
 #[tokio::test]
 async fn replicas_on_postgres_see_each_others_writes() {
     warden_testing::with_postgres(|url: String| async move {
-        let a = Server::start_on(Store::connect(&url).await.unwrap(), None, settings()).await;
-        let service_b = Service::open(
-            Store::connect(&url).await.unwrap(),
-            Catalog::builtin().unwrap(),
-            settings(),
-        )
-        .await
-        .unwrap();
-        let b = Server::serve(
-            service_b,
-            a.org.clone(),
-            a.admin.clone(),
-            a.admin_token.clone(),
-            None,
-        )
-        .await;
+        let (a, b) = pair(&url, settings()).await;
         let (u, _) = a.user("replica@acme.test").await;
         let written = a
             .admin_client

@@ -19,7 +19,7 @@ fn group(name: &str) -> GroupInput {
 async fn concurrent_writes_share_transactions_and_each_get_a_revision() {
     let s = Server::start().await;
     let before = s.revision();
-    let counters = s.service.write_counters();
+    let counters = s.service.metrics();
     let (writes, transactions) = (counters.writes(), counters.transactions());
     let n = 48u64;
     let mut tasks = JoinSet::new();
@@ -43,7 +43,7 @@ async fn concurrent_writes_share_transactions_and_each_get_a_revision() {
         .map(|e| e.revision)
         .collect();
     assert_eq!(revisions, (before + 1..=before + n).collect());
-    let counters = s.service.write_counters();
+    let counters = s.service.metrics();
     assert_eq!(counters.writes() - writes, n);
     let used = counters.transactions() - transactions;
     assert!(

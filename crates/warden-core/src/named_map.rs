@@ -1,0 +1,142 @@
+//! A persistent map by id that also finds its entries by a natural key (a user by email, a
+//! group by name), keeping the two in step.
+
+use std::fmt;
+
+use imbl::{OrdMap, OrdSet};
+use serde::Serialize;
+
+use crate::domain::{Group, User};
+
+/// An entity found by a natural key as well as by id: a user by email (ASCII
+/// case-insensitive), a group by name.
+pub trait NaturalKey {
+    fn natural_key(&self) -> String;
+}
+
+impl NaturalKey for User {
+    fn natural_key(&self) -> String {
+        self.email.to_ascii_lowercase()
+    }
+}
+
+impl NaturalKey for Group {
+    fn natural_key(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// A persistent map by id with an index by natural key, so that resolving an email or a
+/// group name costs a look-up, not a scan of the organization. Reads go through `Deref` to
+/// the map by id; writes only through [`NamedMap::insert`] and [`NamedMap::remove`], which
+/// keep the index its mirror (there is no `get_mut`).
+#[derive(Clone)]
+pub struct NamedMap<K: Ord + Clone, V: Clone> {
+    by_id: OrdMap<K, V>,
+    /// `(natural key, id)`: a set, so that two entries sharing a key (which the command layer
+    /// refuses, but a store could hold) are both indexed.
+    by_key: OrdSet<(String, K)>,
+}
+
+impl<K: Ord + Clone + Default, V: Clone + NaturalKey> NamedMap<K, V> {
+    pub fn new() -> Self {
+        NamedMap {
+            by_id: OrdMap::new(),
+            by_key: OrdSet::new(),
+        }
+    }
+
+    /// Sets the entry of `id`, returning the previous one.
+    pub fn insert(&mut self, id: K, value: V) -> Option<V> {
+        self.by_key.insert((value.natural_key(), id.clone()));
+        let before = self.by_id.insert(id.clone(), value);
+        if let Some(old) = &before {
+            let old_key = old.natural_key();
+            if self
+                .by_id
+                .get(&id)
+                .is_some_and(|v| v.natural_key() != old_key)
+            {
+                self.by_key.remove(&(old_key, id));
+            }
+        }
+        before
+    }
+
+    pub fn remove(&mut self, id: &K) -> Option<V> {
+        let before = self.by_id.remove(id)?;
+        self.by_key.remove(&(before.natural_key(), id.clone()));
+        Some(before)
+    }
+
+    /// The entry with this natural key (the first by id if several share it).
+    pub fn by_natural_key(&self, key: &str) -> Option<&V> {
+        self.by_key
+            .range((key.to_string(), K::default())..)
+            .next()
+            .filter(|(k, _)| k == key)
+            .and_then(|(_, id)| self.by_id.get(id))
+    }
+}
+
+impl<K: Ord + Clone + Default, V: Clone + NaturalKey> Default for NamedMap<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> std::ops::Deref for NamedMap<K, V> {
+    type Target = OrdMap<K, V>;
+
+    fn deref(&self) -> &OrdMap<K, V> {
+        &self.by_id
+    }
+}
+
+impl<'a, K: Ord + Clone, V: Clone> IntoIterator for &'a NamedMap<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = imbl::ordmap::Iter<'a, K, V, imbl::shared_ptr::DefaultSharedPtr>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.by_id.iter()
+    }
+}
+
+impl<K: Ord + Clone + Default, V: Clone + NaturalKey> FromIterator<(K, V)> for NamedMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut map = NamedMap::new();
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl<K: Ord + Clone + Default, V: Clone + NaturalKey> Extend<(K, V)> for NamedMap<K, V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+/// Equal when the entries are: the index follows from them.
+impl<K: Ord + Clone, V: Clone + PartialEq> PartialEq for NamedMap<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.by_id == other.by_id
+    }
+}
+
+impl<K: Ord + Clone, V: Clone + Eq> Eq for NamedMap<K, V> {}
+
+impl<K: Ord + Clone + fmt::Debug, V: Clone + fmt::Debug> fmt::Debug for NamedMap<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.by_id.fmt(f)
+    }
+}
+
+impl<K: Ord + Clone + Serialize, V: Clone + Serialize> Serialize for NamedMap<K, V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.by_id.serialize(serializer)
+    }
+}
