@@ -42,7 +42,7 @@ fn fixture() -> Fixture {
     let state = Arc::new(generate_org(&catalog, Workload::REFERENCE).unwrap());
     let snapshot = Arc::new(Snapshot::compile(catalog.clone(), state.clone(), NOW));
     let mut orgs = FxHashMap::default();
-    orgs.insert(state.org.id.0.clone().into_boxed_str(), snapshot.clone());
+    orgs.insert(state.org.id.to_string().into_boxed_str(), snapshot.clone());
     let users: Vec<&str> = state.users.keys().map(|u| u.as_str()).collect();
     let mut rng = SplitMix(7);
     let (mut allowed, mut denied) = (Vec::new(), Vec::new());
@@ -50,7 +50,7 @@ fn fixture() -> Fixture {
     while allowed.len() < half || denied.len() < half {
         let user = users[rng.below(users.len())];
         let action = &catalog.actions()[rng.below(catalog.actions().len())];
-        let q = (state.org.id.0.clone(), user.to_string(), action.clone());
+        let q = (state.org.id.to_string(), user.to_string(), action.clone());
         if snapshot.check(user, action, NOW).unwrap() {
             if allowed.len() < half {
                 allowed.push(q);

@@ -65,7 +65,7 @@ fn main() {
     for round in 0..rounds {
         let (g, u) = (group(&mut rng), user(&mut rng));
         let policy = format!("pol_{:08}", rng.below(200));
-        let mut rules: Vec<RuleInput> = snapshot.state().policies[&PolicyId(policy.clone())]
+        let mut rules: Vec<RuleInput> = snapshot.state().policies[&PolicyId::from(policy.clone())]
             .rules
             .iter()
             .map(|r| RuleInput {
@@ -115,7 +115,9 @@ fn main() {
                 "add a group rule to a policy",
                 PolicyCommand::Replace {
                     policy: Key(policy.clone()),
-                    name: snapshot.state().policies[&PolicyId(policy)].name.clone(),
+                    name: snapshot.state().policies[&PolicyId::from(policy)]
+                        .name
+                        .clone(),
                     description: format!("round {round}"),
                     rules,
                 }

@@ -17,7 +17,7 @@ fn main() {
     let catalog = Catalog::builtin().unwrap();
     let state = Arc::new(generate_org(&catalog, Workload::REFERENCE).unwrap());
     let snap = Snapshot::compile(catalog.clone(), state.clone(), Timestamp(1_700_000_000_000));
-    let users: Vec<String> = state.users.keys().map(|u| u.0.clone()).collect();
+    let users: Vec<String> = state.users.keys().map(|u| u.to_string()).collect();
     let mut rng = SplitMix(7);
     let qs: Vec<(String, String)> = (0..4096)
         .map(|_| {

@@ -12,6 +12,7 @@ use warden_core::{Catalog, OrgId, Snapshot, Timestamp};
 
 fn main() {
     let n: usize = std::env::args().nth(1).map_or(200, |a| a.parse().unwrap());
+    let packed = std::env::args().any(|a| a == "--packed");
     let catalog = Catalog::builtin().unwrap();
     let tenant = Workload {
         users: 99,
@@ -26,7 +27,8 @@ fn main() {
     for i in 0..n {
         let mut w = tenant;
         w.seed = i as u64;
-        let state = Arc::new(generate_tenant(&catalog, w, OrgId(format!("{i:06x}"))).unwrap());
+        let state = generate_tenant(&catalog, w, OrgId::from(format!("{i:06x}"))).unwrap();
+        let state = Arc::new(if packed { state.packed() } else { state });
         let snapshot = Snapshot::compile(catalog.clone(), state, Timestamp(1_700_000_000_000));
         held.push(snapshot);
     }

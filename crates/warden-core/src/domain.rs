@@ -1,6 +1,7 @@
 //! Domain entities of one organization and the state that holds them all.
 
 use std::fmt;
+use std::sync::Arc;
 
 use imbl::{OrdMap, OrdSet};
 
@@ -91,9 +92,14 @@ mod time_tests {
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
+        ///
+        /// The text is shared (`Arc<str>`): an id is copied into several indexes of a state
+        /// (a user's id is the key of the users map, of its email index, of its memberships),
+        /// and a copy costs a reference count, not an allocation. A third of the memory of
+        /// a million users went into such copies (BENCHMARKS.md).
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
         #[serde(transparent)]
-        pub struct $name(pub String);
+        pub struct $name(Arc<str>);
 
         /// Ids compare, hash and order as their text, so maps keyed by them are searched
         /// with a `&str`.
@@ -107,7 +113,17 @@ macro_rules! id_type {
             /// The prefix every id of this kind starts with (before `_`).
             pub const PREFIX: &'static str = $prefix;
 
+            pub fn new(text: impl Into<Arc<str>>) -> Self {
+                $name(text.into())
+            }
+
             pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
                 &self.0
             }
         }
@@ -120,7 +136,31 @@ macro_rules! id_type {
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
-                $name(s.to_string())
+                $name(s.into())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                $name(s.into())
+            }
+        }
+
+        impl From<&String> for $name {
+            fn from(s: &String) -> Self {
+                $name(s.as_str().into())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                &*self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                &*self.0 == *other
             }
         }
     };
@@ -237,8 +277,8 @@ impl PrincipalId {
             return None;
         }
         match prefix {
-            UserId::PREFIX => Some(PrincipalId::User(UserId(id.to_string()))),
-            ServiceAccountId::PREFIX => Some(PrincipalId::ServiceAccount(ServiceAccountId(
+            UserId::PREFIX => Some(PrincipalId::User(UserId::from(id.to_string()))),
+            ServiceAccountId::PREFIX => Some(PrincipalId::ServiceAccount(ServiceAccountId::from(
                 id.to_string(),
             ))),
             _ => None,
@@ -470,6 +510,27 @@ impl OrgState {
         }
     }
 
+    /// The same state with every B-tree's leaves full: for a state loaded in id order, which
+    /// leaves them half empty (see [`crate::packed`]). Costs a copy of every entry; done once,
+    /// after a load, off the async runtime.
+    pub fn packed(&self) -> OrgState {
+        use crate::packed::{packed_map, packed_set};
+        OrgState {
+            org: self.org.clone(),
+            revision: self.revision,
+            users: self.users.packed(),
+            service_accounts: packed_map(&self.service_accounts),
+            groups: self.groups.packed(),
+            memberships: packed_set(&self.memberships),
+            user_groups: packed_map(&self.user_groups),
+            policies: packed_map(&self.policies),
+            namespaces: packed_map(&self.namespaces),
+            namespace_grants: packed_set(&self.namespace_grants),
+            clusters: packed_map(&self.clusters),
+            tokens: packed_map(&self.tokens),
+        }
+    }
+
     /// Every `(group, user)` membership, ordered by group.
     pub fn memberships(&self) -> &OrdSet<(GroupId, UserId)> {
         &self.memberships
@@ -533,7 +594,7 @@ impl OrgState {
     /// The users of a group, in id order.
     pub fn members_of<'a>(&'a self, group: &'a GroupId) -> impl Iterator<Item = &'a UserId> + 'a {
         self.memberships
-            .range((group.clone(), UserId(String::new()))..)
+            .range((group.clone(), UserId::default())..)
             .take_while(move |(g, _)| g == group)
             .map(|(_, u)| u)
     }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 mod named_map;
+pub mod packed;
 pub mod resolve;
 pub mod token;
 pub mod validate;

@@ -69,6 +69,14 @@ impl<K: Ord + Clone + Default, V: Clone + NaturalKey> NamedMap<K, V> {
         Some(before)
     }
 
+    /// The same entries with the B-trees' leaves full (see [`crate::packed`]).
+    pub fn packed(&self) -> Self {
+        NamedMap {
+            by_id: crate::packed::packed_map(&self.by_id),
+            by_key: crate::packed::packed_set(&self.by_key),
+        }
+    }
+
     /// The entry with this natural key (the first by id if several share it).
     pub fn by_natural_key(&self, key: &str) -> Option<&V> {
         self.by_key

@@ -42,12 +42,12 @@ macro_rules! key_from_id {
     ($($id:ty),*) => {$(
         impl From<$id> for Key {
             fn from(id: $id) -> Key {
-                Key(id.0)
+                Key(id.to_string())
             }
         }
         impl From<&$id> for Key {
             fn from(id: &$id) -> Key {
-                Key(id.0.clone())
+                Key(id.to_string())
             }
         }
     )*};
@@ -86,7 +86,7 @@ pub fn user<'a>(state: &'a OrgState, key: &str) -> Result<&'a User, DomainError>
 fn find_user<'a>(state: &'a OrgState, key: &str) -> Option<&'a User> {
     state
         .users
-        .get(&UserId(key.to_string()))
+        .get(&UserId::from(key.to_string()))
         .or_else(|| state.user_by_email(key))
 }
 
@@ -98,7 +98,7 @@ pub fn group<'a>(state: &'a OrgState, key: &str) -> Result<&'a Group, DomainErro
 fn find_group<'a>(state: &'a OrgState, key: &str) -> Option<&'a Group> {
     state
         .groups
-        .get(&GroupId(key.to_string()))
+        .get(&GroupId::from(key.to_string()))
         .or_else(|| state.group_by_name(key))
 }
 
@@ -106,7 +106,7 @@ fn find_group<'a>(state: &'a OrgState, key: &str) -> Option<&'a Group> {
 pub fn policy<'a>(state: &'a OrgState, key: &str) -> Result<&'a AccessPolicy, DomainError> {
     state
         .policies
-        .get(&PolicyId(key.to_string()))
+        .get(&PolicyId::from(key.to_string()))
         .or_else(|| state.policies.values().find(|p| p.name == key))
         .ok_or_else(|| DomainError::not_found("policy", key))
 }
@@ -115,7 +115,7 @@ pub fn policy<'a>(state: &'a OrgState, key: &str) -> Result<&'a AccessPolicy, Do
 pub fn namespace<'a>(state: &'a OrgState, key: &str) -> Result<&'a Namespace, DomainError> {
     state
         .namespaces
-        .get(&NamespaceId(key.to_string()))
+        .get(&NamespaceId::from(key.to_string()))
         .or_else(|| state.namespaces.values().find(|n| n.name == key))
         .ok_or_else(|| DomainError::not_found("namespace", key))
 }
@@ -124,7 +124,7 @@ pub fn namespace<'a>(state: &'a OrgState, key: &str) -> Result<&'a Namespace, Do
 pub fn cluster<'a>(state: &'a OrgState, key: &str) -> Result<&'a Cluster, DomainError> {
     state
         .clusters
-        .get(&ClusterId(key.to_string()))
+        .get(&ClusterId::from(key.to_string()))
         .or_else(|| state.clusters.values().find(|c| c.name == key))
         .ok_or_else(|| DomainError::not_found("cluster", key))
 }
@@ -133,7 +133,7 @@ pub fn cluster<'a>(state: &'a OrgState, key: &str) -> Result<&'a Cluster, Domain
 pub fn token<'a>(state: &'a OrgState, key: &str) -> Result<&'a ApiToken, DomainError> {
     state
         .tokens
-        .get(&TokenId(key.to_string()))
+        .get(&TokenId::from(key.to_string()))
         .ok_or_else(|| DomainError::not_found("token", key))
 }
 
@@ -155,7 +155,7 @@ pub fn rule_principal(
             .map(|g| PrincipalRef::Group(g.id.clone()))
             .ok_or_else(|| unknown("group")),
         PrincipalKind::ServiceAccount => {
-            let id = ServiceAccountId(input.id.clone());
+            let id = ServiceAccountId::from(input.id.clone());
             if state.service_accounts.contains_key(&id) {
                 Ok(PrincipalRef::ServiceAccount(id))
             } else {
@@ -179,7 +179,7 @@ pub fn acting_principal(state: &OrgState, key: &str) -> Option<PrincipalId> {
     if let Some(user) = find_user(state, key) {
         return Some(PrincipalId::User(user.id.clone()));
     }
-    let id = ServiceAccountId(key.to_string());
+    let id = ServiceAccountId::from(key.to_string());
     state
         .service_accounts
         .contains_key(&id)

@@ -96,7 +96,7 @@ pub fn generate_org(catalog: &Arc<Catalog>, w: Workload) -> Result<OrgState, Dom
     generate(
         catalog,
         w,
-        OrgId("a1b2c3".into()),
+        OrgId::from("a1b2c3"),
         "Reference",
         &mut ctx,
         |_, kind, i| format!("{kind}_{i:08}"),
@@ -114,7 +114,7 @@ pub fn generate_tenant(
 ) -> Result<OrgState, DomainError> {
     let mut ctx = TenantContext {
         now: Timestamp(1_700_000_000_000),
-        org: org.0.clone(),
+        org: org.to_string(),
         counter: 0,
     };
     let name = format!("Tenant {org}");
@@ -172,7 +172,7 @@ fn generate(
     let now = ctx.now();
     let mut users = Vec::with_capacity(w.users);
     for i in 0..w.users {
-        let id = UserId(make_id(ctx, "usr", i));
+        let id = UserId::from(make_id(ctx, "usr", i));
         state.users.insert(
             id.clone(),
             User {
@@ -188,7 +188,7 @@ fn generate(
     }
     let mut groups = Vec::with_capacity(w.groups);
     for i in 0..w.groups {
-        let id = GroupId(make_id(ctx, "grp", i));
+        let id = GroupId::from(make_id(ctx, "grp", i));
         state.groups.insert(
             id.clone(),
             Group {
@@ -213,7 +213,7 @@ fn generate(
     let roles: Vec<String> = catalog.roles().iter().map(|r| r.id.clone()).collect();
     let mut policies = BTreeMap::new();
     for p in 0..w.policies {
-        let id = PolicyId(make_id(ctx, "pol", p));
+        let id = PolicyId::from(make_id(ctx, "pol", p));
         let mut rules = Vec::new();
         for _ in 0..w.rules_per_policy {
             let principal = if !groups.is_empty() && rng.below(100) < w.group_rule_percent {
@@ -254,7 +254,7 @@ fn generate(
 pub fn as_created(catalog: &Arc<Catalog>, state: OrgState) -> Executed {
     let empty = OrgState::empty(state.org.clone());
     let changes = diff(&empty, &state);
-    let target = state.org.id.0.clone();
+    let target = state.org.id.to_string();
     let now = state.org.created_at;
     Executed {
         snapshot: Snapshot::compile(catalog.clone(), Arc::new(state), now),

@@ -168,12 +168,12 @@ fn main() {
             state
                 .users
                 .keys()
-                .map(|u| (u.0.clone(), true))
+                .map(|u| (u.to_string(), true))
                 .collect(),
         );
         let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let bare_base = format!("http://{}", bare_listener.local_addr().unwrap());
-        let first_user = state.users.keys().next().unwrap().0.clone();
+        let first_user = state.users.keys().next().unwrap().to_string();
         let bare = axum::Router::new().route(
             "/v1/authz/check",
             axum::routing::post(move |_body: axum::body::Bytes| {

@@ -158,7 +158,7 @@ async fn load(label: &str, store: &Store, orgs: usize, writers: usize) {
 
 /// The `i`-th organization's id: six hex digits, as the service makes them.
 fn org_id(i: usize) -> OrgId {
-    OrgId(format!("{i:06x}"))
+    OrgId::from(format!("{i:06x}"))
 }
 
 /// Runs the measurements of a loaded database, each in a fresh process.

@@ -63,7 +63,7 @@ async fn run(label: &str, store: Store) {
     let app = warden_server::app(service.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let users: Arc<Vec<String>> = Arc::new(state.users.keys().map(|u| u.0.clone()).collect());
+    let users: Arc<Vec<String>> = Arc::new(state.users.keys().map(|u| u.to_string()).collect());
     // As fast as the server answers: the throughput, and what queueing does to latency.
     let (all, failures) = load(&base, &token, &users, None).await;
     report(label, "back to back", &all, failures);

@@ -77,7 +77,7 @@ fn event(row: &AnyRow) -> Result<AuditEvent, StoreError> {
     })?;
     let outcome = text(row, "outcome")?;
     Ok(AuditEvent {
-        org_id: OrgId(text(row, "org_id")?),
+        org_id: OrgId::from(text(row, "org_id")?),
         at: time(row, "at")?,
         actor: text(row, "actor")?,
         action: text(row, "action")?,

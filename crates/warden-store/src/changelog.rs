@@ -54,7 +54,7 @@ impl ChangeListener {
             // Anything else on the channel is not ours: ignore it.
             if let (Some(org), Some(revision)) = (org, revision) {
                 return Ok(Heard::Commit {
-                    org: OrgId(org.to_string()),
+                    org: OrgId::from(org.to_string()),
                     revision,
                     at,
                 });
@@ -215,14 +215,14 @@ mod tests {
     #[test]
     fn a_token_change_keeps_its_secret_hash_through_the_log() {
         let token = ApiToken {
-            id: TokenId("tok_a".into()),
+            id: TokenId::from("tok_a"),
             kind: TokenKind::Personal,
-            owner: PrincipalId::User(UserId("usr_a".into())),
+            owner: PrincipalId::User(UserId::from("usr_a")),
             name: "laptop".into(),
             note: String::new(),
             secret_hash: "ab".repeat(32),
             display_prefix: "wdn_pat_abcd".into(),
-            created_by: PrincipalId::User(UserId("usr_a".into())),
+            created_by: PrincipalId::User(UserId::from("usr_a")),
             created_at: Timestamp(1),
             expires_at: None,
         };

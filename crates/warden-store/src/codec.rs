@@ -62,7 +62,7 @@ pub(crate) fn owner<'a>(
     row: &AnyRow,
     table: &str,
 ) -> Result<&'a mut OrgState, StoreError> {
-    let org = OrgId(text(row, "org_id")?);
+    let org = OrgId::from(text(row, "org_id")?);
     match states.get_mut(&org) {
         Some(state) => Ok(state),
         None => Err(StoreError::Corrupt(format!(

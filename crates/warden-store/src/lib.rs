@@ -172,7 +172,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         if !entity::organization::insert(&mut tx, org, revision).await? {
             tx.rollback().await?;
-            return Err(StoreError::OrgExists(org.id.0.clone()));
+            return Err(StoreError::OrgExists(org.id.to_string()));
         }
         write_commit(&mut tx, &org.id, &commit).await?;
         changelog::append(&mut tx, &org.id, revision, commit.changes).await?;
@@ -218,7 +218,7 @@ impl Store {
             let actual = entity::organization::revision(&mut tx, org).await?;
             tx.rollback().await?;
             return Err(StoreError::RevisionConflict {
-                org: org.0.clone(),
+                org: org.to_string(),
                 expected: expected_revision,
                 actual,
             });
@@ -587,7 +587,7 @@ mod tests {
             };
             let executed = warden_core::new_organization(
                 &catalog,
-                OrgId("abcdef".into()),
+                OrgId::from("abcdef"),
                 "A",
                 first,
                 &mut ctx,
@@ -595,7 +595,7 @@ mod tests {
             .unwrap();
             let audit = AuditEvent {
                 id: "evt_1".into(),
-                org_id: OrgId("abcdef".into()),
+                org_id: OrgId::from("abcdef"),
                 at: Timestamp(1),
                 actor: "system".into(),
                 action: "create".into(),
@@ -617,7 +617,7 @@ mod tests {
                 .create_organization(&state.org, state.revision, commit)
                 .await
                 .unwrap();
-            let org = OrgId("abcdef".into());
+            let org = OrgId::from("abcdef");
             let (a, b) = tokio::join!(store.load_all(), store.load_org(&org));
             assert_eq!(a.unwrap(), vec![OrgState::clone(state)]);
             assert_eq!(b.unwrap().as_ref(), Some(state.as_ref()));

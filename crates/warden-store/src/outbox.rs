@@ -88,7 +88,7 @@ fn item(row: &AnyRow) -> Result<OutboxItem, StoreError> {
         StoreError::Corrupt(format!("outbox item `{id}` has an unreadable payload: {e}"))
     })?;
     Ok(OutboxItem {
-        org_id: OrgId(text(row, "org_id")?),
+        org_id: OrgId::from(text(row, "org_id")?),
         effect,
         created_at: time(row, "created_at")?,
         attempts: unsigned(row, "attempts")?,

@@ -88,7 +88,7 @@ pub async fn store_generated_org(
         at: state.org.created_at,
         actor: "system".into(),
         action: "iam.organizations.create".into(),
-        target: state.org.id.0.clone(),
+        target: state.org.id.to_string(),
         outcome: Outcome::Allowed,
         error_code: None,
         revision: state.revision,

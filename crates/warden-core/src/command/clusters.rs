@@ -42,7 +42,7 @@ impl AreaCommand for ClusterCommand {
 
     fn target_id(&self, state: &OrgState) -> Option<String> {
         let key = self.target()?;
-        resolve::cluster(state, key).ok().map(|c| c.id.0.clone())
+        resolve::cluster(state, key).ok().map(|c| c.id.to_string())
     }
 
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
@@ -60,13 +60,13 @@ impl AreaCommand for ClusterCommand {
                     });
                 }
                 let cluster = Cluster {
-                    id: ClusterId(cx.new_id(ClusterId::PREFIX)),
+                    id: ClusterId::from(cx.new_id(ClusterId::PREFIX)),
                     name,
                     api_server_url: validate::https_url("api_server_url", &api_server_url)?,
                     ca_bundle: validate::ca_bundle("ca_bundle", &ca_bundle)?,
                     created_at: cx.now,
                 };
-                let id = cluster.id.0.clone();
+                let id = cluster.id.to_string();
                 cx.put_cluster(cluster);
                 Ok(id)
             }
@@ -82,14 +82,14 @@ impl AreaCommand for ClusterCommand {
                 if let Some(ca) = ca_bundle {
                     updated.ca_bundle = validate::ca_bundle("ca_bundle", &ca)?;
                 }
-                let id = updated.id.0.clone();
+                let id = updated.id.to_string();
                 cx.put_cluster(updated);
                 Ok(id)
             }
             ClusterCommand::Delete { cluster } => {
                 let id = resolve::cluster(cx.state, cluster.as_str())?.id.clone();
                 cx.delete_cluster(&id);
-                Ok(id.0)
+                Ok(id.to_string())
             }
         }
     }

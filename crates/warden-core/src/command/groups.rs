@@ -53,7 +53,7 @@ impl AreaCommand for GroupCommand {
 
     fn target_id(&self, state: &OrgState) -> Option<String> {
         let key = self.target()?;
-        resolve::group(state, key).ok().map(|g| g.id.0.clone())
+        resolve::group(state, key).ok().map(|g| g.id.to_string())
     }
 
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
@@ -67,13 +67,13 @@ impl AreaCommand for GroupCommand {
                     });
                 }
                 let group = Group {
-                    id: GroupId(cx.new_id(GroupId::PREFIX)),
+                    id: GroupId::from(cx.new_id(GroupId::PREFIX)),
                     name,
                     description: validate::description("description", &description)?,
                     legacy: false,
                     created_at: cx.now,
                 };
-                let id = group.id.0.clone();
+                let id = group.id.to_string();
                 cx.put_group(group);
                 Ok(id)
             }
@@ -106,7 +106,7 @@ impl AreaCommand for GroupCommand {
                     updated.description = description;
                 }
                 cx.put_group(updated);
-                Ok(current.id.0)
+                Ok(current.id.to_string())
             }
             GroupCommand::Delete { group } => {
                 let g = resolve::group(cx.state, group.as_str())?.clone();
@@ -131,17 +131,17 @@ impl AreaCommand for GroupCommand {
                     });
                 }
                 cx.delete_group(&g.id);
-                Ok(g.id.0)
+                Ok(g.id.to_string())
             }
             GroupCommand::AddMember { group, user } => {
                 let (group, user) = member(cx.state, &group, &user)?;
                 cx.add_member(group.clone(), user);
-                Ok(group.0)
+                Ok(group.to_string())
             }
             GroupCommand::RemoveMember { group, user } => {
                 let (group, user) = member(cx.state, &group, &user)?;
                 cx.remove_member(&group, &user);
-                Ok(group.0)
+                Ok(group.to_string())
             }
         }
     }

@@ -45,7 +45,9 @@ impl AreaCommand for NamespaceCommand {
 
     fn target_id(&self, state: &OrgState) -> Option<String> {
         let key = self.target()?;
-        resolve::namespace(state, key).ok().map(|n| n.id.0.clone())
+        resolve::namespace(state, key)
+            .ok()
+            .map(|n| n.id.to_string())
     }
 
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
@@ -59,7 +61,7 @@ impl AreaCommand for NamespaceCommand {
                     });
                 }
                 let namespace = Namespace {
-                    id: NamespaceId(cx.new_id(NamespaceId::PREFIX)),
+                    id: NamespaceId::from(cx.new_id(NamespaceId::PREFIX)),
                     name,
                     created_at: cx.now,
                 };
@@ -74,12 +76,12 @@ impl AreaCommand for NamespaceCommand {
                     };
                     set_keys(cx, &id, &user, keys)?;
                 }
-                Ok(id.0)
+                Ok(id.to_string())
             }
             NamespaceCommand::Delete { namespace } => {
                 let id = resolve::namespace(cx.state, namespace.as_str())?.id.clone();
                 cx.delete_namespace(&id);
-                Ok(id.0)
+                Ok(id.to_string())
             }
             NamespaceCommand::SetAccess {
                 namespace,
@@ -89,7 +91,7 @@ impl AreaCommand for NamespaceCommand {
                 let id = resolve::namespace(cx.state, namespace.as_str())?.id.clone();
                 let user = resolve::user(cx.state, user.as_str())?.id.clone();
                 set_keys(cx, &id, &user, keys)?;
-                Ok(id.0)
+                Ok(id.to_string())
             }
         }
     }

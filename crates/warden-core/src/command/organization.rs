@@ -38,7 +38,7 @@ impl AreaCommand for OrganizationCommand {
                     name: validate::display_name("name", &name)?,
                     ..cx.state.org.clone()
                 };
-                let id = org.id.0.clone();
+                let id = org.id.to_string();
                 cx.put_org(org);
                 Ok(id)
             }
@@ -71,7 +71,7 @@ pub fn new_organization(
         ));
     }
     let user = User {
-        id: UserId(format!("usr_{}", ctx.random_suffix())),
+        id: UserId::from(format!("usr_{}", ctx.random_suffix())),
         email: validate::email("email", &first.email)?,
         first_name: validate::description("first_name", &first.first_name)?,
         last_name: validate::description("last_name", &first.last_name)?,
@@ -87,14 +87,14 @@ pub fn new_organization(
     let mut state = empty.clone();
     for legacy in catalog.legacy_groups() {
         let group = Group {
-            id: GroupId(format!("grp_{}", ctx.random_suffix())),
+            id: GroupId::from(format!("grp_{}", ctx.random_suffix())),
             name: legacy.name.clone(),
             description: format!("Legacy group `{}`", legacy.name),
             legacy: true,
             created_at: now,
         };
         let policy = AccessPolicy {
-            id: PolicyId(format!("pol_{}", ctx.random_suffix())),
+            id: PolicyId::from(format!("pol_{}", ctx.random_suffix())),
             name: legacy.name.clone(),
             description: format!(
                 "Default policy of the legacy group `{}` (roles fixed)",
@@ -127,7 +127,7 @@ pub fn new_organization(
         snapshot,
         applied: vec![Applied {
             action: "iam.organizations.create",
-            target: org_id.0,
+            target: org_id.to_string(),
             changes,
         }],
         effects: Vec::new(),

@@ -60,7 +60,7 @@ impl AreaCommand for PolicyCommand {
 
     fn target_id(&self, state: &OrgState) -> Option<String> {
         let key = self.target()?;
-        resolve::policy(state, key).ok().map(|p| p.id.0.clone())
+        resolve::policy(state, key).ok().map(|p| p.id.to_string())
     }
 
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
@@ -79,7 +79,7 @@ impl AreaCommand for PolicyCommand {
                 }
                 let rules = resolve_rules(cx.catalog, cx.state, cx.now, rules)?;
                 let policy = AccessPolicy {
-                    id: PolicyId(cx.new_id(PolicyId::PREFIX)),
+                    id: PolicyId::from(cx.new_id(PolicyId::PREFIX)),
                     name,
                     description: validate::description("description", &description)?,
                     legacy_group: None,
@@ -87,7 +87,7 @@ impl AreaCommand for PolicyCommand {
                     created_at: cx.now,
                     updated_at: cx.now,
                 };
-                let id = policy.id.0.clone();
+                let id = policy.id.to_string();
                 cx.put_policy(policy);
                 Ok(id)
             }
@@ -114,7 +114,7 @@ impl AreaCommand for PolicyCommand {
                         name,
                     });
                 }
-                let id = current.id.0.clone();
+                let id = current.id.to_string();
                 let now = cx.now;
                 cx.put_policy(AccessPolicy {
                     name,
@@ -132,7 +132,7 @@ impl AreaCommand for PolicyCommand {
                 }
                 let id = p.id.clone();
                 cx.delete_policy(&id);
-                Ok(id.0)
+                Ok(id.to_string())
             }
         }
     }

@@ -161,7 +161,7 @@ impl AreaCommand for TokenCommand {
                 }
                 let name = validate::optional_name("name", &name)?;
                 let token = ApiToken {
-                    id: TokenId(cx.new_id(TokenId::PREFIX)),
+                    id: TokenId::from(cx.new_id(TokenId::PREFIX)),
                     kind: TokenKind::Personal,
                     owner,
                     name,
@@ -185,27 +185,27 @@ impl AreaCommand for TokenCommand {
                         expires_at: token.expires_at,
                     });
                 }
-                let id = token.id.0.clone();
+                let id = token.id.to_string();
                 cx.put_token(token);
                 Ok(id)
             }
             TokenCommand::DeletePersonal { token } => {
-                let owned =
-                    cx.state
-                        .tokens
-                        .get(&TokenId(token.0.clone()))
-                        .is_some_and(|t| match cx.actor {
-                            Actor::Principal(caller) => t.owner == *caller,
-                            Actor::System => true,
-                        });
+                let owned = cx
+                    .state
+                    .tokens
+                    .get(&TokenId::from(token.0.clone()))
+                    .is_some_and(|t| match cx.actor {
+                        Actor::Principal(caller) => t.owner == *caller,
+                        Actor::System => true,
+                    });
                 // Another principal's token is reported as absent, not as forbidden: token
                 // ids are not something a caller may probe for.
                 if !owned {
                     return Err(DomainError::not_found("token", token.as_str()));
                 }
-                let id = TokenId(token.0);
+                let id = TokenId::from(token.0);
                 cx.delete_token(&id);
-                Ok(id.0)
+                Ok(id.to_string())
             }
         }
     }

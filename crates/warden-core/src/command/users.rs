@@ -48,7 +48,7 @@ impl AreaCommand for UserCommand {
 
     fn target_id(&self, state: &OrgState) -> Option<String> {
         let key = self.target()?;
-        resolve::user(state, key).ok().map(|u| u.id.0.clone())
+        resolve::user(state, key).ok().map(|u| u.id.to_string())
     }
 
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
@@ -69,14 +69,14 @@ impl AreaCommand for UserCommand {
                     });
                 }
                 let user = User {
-                    id: UserId(cx.new_id(UserId::PREFIX)),
+                    id: UserId::from(cx.new_id(UserId::PREFIX)),
                     email,
                     first_name: validate::description("first_name", &first_name)?,
                     last_name: validate::description("last_name", &last_name)?,
                     status: UserStatus::Active,
                     created_at: cx.now,
                 };
-                let id = user.id.0.clone();
+                let id = user.id.to_string();
                 cx.put_user(user);
                 Ok(id)
             }
@@ -92,14 +92,14 @@ impl AreaCommand for UserCommand {
                 if let Some(last) = last_name {
                     updated.last_name = validate::description("last_name", &last)?;
                 }
-                let id = updated.id.0.clone();
+                let id = updated.id.to_string();
                 cx.put_user(updated);
                 Ok(id)
             }
             UserCommand::Deactivate { user } => {
                 let mut updated = resolve::user(cx.state, user.as_str())?.clone();
                 updated.status = UserStatus::Deactivated;
-                let id = updated.id.0.clone();
+                let id = updated.id.to_string();
                 cx.put_user(updated);
                 Ok(id)
             }
@@ -112,7 +112,7 @@ impl AreaCommand for UserCommand {
                     ));
                 }
                 updated.status = UserStatus::Active;
-                let id = updated.id.0.clone();
+                let id = updated.id.to_string();
                 cx.put_user(updated);
                 Ok(id)
             }

@@ -247,7 +247,7 @@ impl Snapshot {
     ) -> impl Iterator<Item = &'a NamespaceGrant> + 'a {
         let from = NamespaceGrant {
             namespace: namespace.clone(),
-            user: user.cloned().unwrap_or_else(|| UserId(String::new())),
+            user: user.cloned().unwrap_or_else(|| UserId::from(String::new())),
             key: String::new(),
         };
         state

@@ -99,9 +99,9 @@ fn small(n: usize) -> u32 {
 /// A principal id of the given kind.
 fn principal_id(id: &str, is_user: bool) -> PrincipalId {
     if is_user {
-        PrincipalId::User(UserId(id.to_string()))
+        PrincipalId::User(UserId::from(id.to_string()))
     } else {
-        PrincipalId::ServiceAccount(ServiceAccountId(id.to_string()))
+        PrincipalId::ServiceAccount(ServiceAccountId::from(id.to_string()))
     }
 }
 
@@ -299,7 +299,7 @@ impl Snapshot {
             .range(
                 (
                     Timestamp(now.0.saturating_add(1)),
-                    PolicyId(String::new()),
+                    PolicyId::from(String::new()),
                     0,
                 )..,
             )

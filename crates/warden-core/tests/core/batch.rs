@@ -56,7 +56,7 @@ fn a_batch_is_one_revision_and_later_commands_see_earlier_ones() {
         .unwrap()
         .id
         .clone();
-    assert_eq!(executed.applied[0].target, bob.0);
+    assert_eq!(executed.applied[0].target, bob.to_string());
     assert!(org.allowed(&bob, "iam.users.list"));
     assert_eq!(executed.effects.len(), 1);
 }

@@ -20,7 +20,7 @@ impl Org {
         let mut ctx = FixedContext::new(1_000);
         let snapshot = new_organization(
             &catalog,
-            OrgId("abc123".into()),
+            OrgId::from("abc123"),
             "Acme",
             FirstUser {
                 email: "root@acme.test".into(),
@@ -69,7 +69,7 @@ impl Org {
     }
 
     pub fn user(&mut self, email: &str) -> UserId {
-        UserId(self.sys(UserCommand::Create {
+        UserId::from(self.sys(UserCommand::Create {
             email: email.into(),
             first_name: String::new(),
             last_name: String::new(),

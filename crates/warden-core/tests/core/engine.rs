@@ -66,7 +66,7 @@ fn default_deny() {
 fn grant_via_direct_rule_and_revocation_by_removing_the_rule() {
     let mut org = Org::new();
     let u = org.user("u@acme.test");
-    let policy = PolicyId(org.sys(PolicyCommand::Create {
+    let policy = PolicyId::from(org.sys(PolicyCommand::Create {
         name: "ops".into(),
         description: String::new(),
         rules: vec![rule(PrincipalKind::User, "u@acme.test", &["cks-viewer"])],
@@ -109,7 +109,7 @@ fn grant_via_direct_rule_and_revocation_by_removing_the_rule() {
 fn grant_via_group_and_revocation_by_removing_the_membership() {
     let mut org = Org::new();
     let u = org.user("u@acme.test");
-    let group = GroupId(org.sys(GroupCommand::Create {
+    let group = GroupId::from(org.sys(GroupCommand::Create {
         name: "ml".into(),
         description: "ML engineers".into(),
     }));

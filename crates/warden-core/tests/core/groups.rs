@@ -55,7 +55,7 @@ fn groups_named_by_policies_cannot_be_deleted_and_legacy_groups_not_renamed() {
         name: Some("ml-team".into()),
         description: None,
     });
-    assert_eq!(org.state().groups[&GroupId(id)].name, "ml-team");
+    assert_eq!(org.state().groups[&GroupId::from(id)].name, "ml-team");
 }
 
 #[test]
@@ -76,7 +76,7 @@ fn diff_of_identical_states_is_empty() {
 #[test]
 fn names_and_emails_resolve_through_their_index_after_renames_and_deletions() {
     let mut org = Org::new();
-    let id = GroupId(org.sys(GroupCommand::Create {
+    let id = GroupId::from(org.sys(GroupCommand::Create {
         name: "ml".into(),
         description: String::new(),
     }));
@@ -88,7 +88,7 @@ fn names_and_emails_resolve_through_their_index_after_renames_and_deletions() {
     assert!(org.state().group_by_name("ml").is_none());
     assert_eq!(org.state().group_by_name("research").unwrap().id, id);
     // The old name is free again, and resolves to the new group only.
-    let other = GroupId(org.sys(GroupCommand::Create {
+    let other = GroupId::from(org.sys(GroupCommand::Create {
         name: "ml".into(),
         description: String::new(),
     }));

@@ -39,9 +39,9 @@ fn random_command(org: &Org, rng: &mut SplitMix, catalog: &Catalog) -> Command {
         (0..rng.below(4))
             .map(|_| {
                 let (kind, id) = if rng.below(2) == 0 {
-                    (PrincipalKind::Group, rng.pick(&groups).unwrap().0.clone())
+                    (PrincipalKind::Group, rng.pick(&groups).unwrap().to_string())
                 } else {
-                    (PrincipalKind::User, rng.pick(&users).unwrap().0.clone())
+                    (PrincipalKind::User, rng.pick(&users).unwrap().to_string())
                 };
                 RuleInput {
                     principal: PrincipalInput { kind, id },
@@ -140,8 +140,8 @@ fn assert_same_answers(
     let ids: Vec<String> = state
         .users
         .keys()
-        .map(|u| u.0.clone())
-        .chain(state.service_accounts.keys().map(|a| a.0.clone()))
+        .map(|u| u.to_string())
+        .chain(state.service_accounts.keys().map(|a| a.to_string()))
         .chain(["usr_00000000deadbeef".to_string()])
         .collect();
     let namespaces: Vec<String> = (0..NAMESPACE_NAMES).map(|i| format!("ns-{i}")).collect();

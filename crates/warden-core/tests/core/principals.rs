@@ -11,7 +11,7 @@ use warden_core::*;
 use crate::common::{rule, Org};
 
 fn with_service_account(org: &mut Org, id: &str, active: bool) -> ServiceAccountId {
-    let id = ServiceAccountId(id.into());
+    let id = ServiceAccountId::from(id);
     let mut state = org.state().clone();
     state.service_accounts.insert(
         id.clone(),

@@ -44,7 +44,7 @@ proptest! {
         let mut rng = SplitMix(seed ^ 0x5eed);
         let mut accounts = Vec::new();
         for i in 0..service_accounts {
-            let id = ServiceAccountId(format!("sa_{i:016}"));
+            let id = ServiceAccountId::from(format!("sa_{i:016}"));
             state.service_accounts.insert(id.clone(), ServiceAccount {
                 id: id.clone(), name: format!("bot-{i}"), created_by: None,
                 active: rng.below(4) != 0, system_managed: false, created_at: Timestamp(BASE),

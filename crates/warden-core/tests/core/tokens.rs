@@ -32,7 +32,7 @@ fn personal_tokens_belong_to_their_creator_unless_the_system_issues_them() {
         .unwrap_err();
     assert_eq!(err.code(), "forbidden");
     // The system (an operator) may, and the token records its owner.
-    let id = TokenId(org.sys(token("u@acme.test")));
+    let id = TokenId::from(org.sys(token("u@acme.test")));
     let t = &org.state().tokens[&id];
     assert_eq!(t.owner, PrincipalId::User(u.clone()));
     assert_eq!(t.created_by, PrincipalId::User(u.clone()));
@@ -70,11 +70,11 @@ fn creating_a_token_asks_for_a_notification_to_its_owner() {
         &mut org.ctx,
     )
     .unwrap();
-    let id = TokenId(executed.target().to_string());
+    let id = TokenId::from(executed.target().to_string());
     assert_eq!(
         executed.effects,
         vec![Effect::NotifyTokenCreated {
-            org_id: OrgId("abc123".into()),
+            org_id: OrgId::from("abc123"),
             org_name: "Acme".into(),
             email: "u@acme.test".into(),
             first_name: String::new(),

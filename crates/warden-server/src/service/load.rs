@@ -145,7 +145,11 @@ impl Service {
             let now = now();
             states
                 .into_iter()
-                .map(|state: OrgState| CompiledOrg::compile(catalog.clone(), Arc::new(state), now))
+                // Loaded in id order, the state's B-trees are half empty: packed, they
+                // take about a fifth less memory (`warden_core::packed`).
+                .map(|state: OrgState| {
+                    CompiledOrg::compile(catalog.clone(), Arc::new(state.packed()), now)
+                })
                 .collect::<Vec<_>>()
         })
         .await

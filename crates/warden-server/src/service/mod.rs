@@ -192,7 +192,7 @@ impl Service {
         self.orgs.load().get(org).cloned().ok_or_else(|| {
             ServiceError::Domain(warden_core::DomainError::NotFound {
                 kind: "organization",
-                id: org.0.clone(),
+                id: org.to_string(),
             })
         })
     }
@@ -386,7 +386,7 @@ impl Service {
         let mut ctx = SystemContext::new();
         for _ in 0..10 {
             let bytes: [u8; 3] = context::random_bytes();
-            let id = OrgId(token::to_hex(&bytes));
+            let id = OrgId::from(token::to_hex(&bytes));
             if self.compiled(&id).is_some() {
                 continue;
             }
@@ -436,7 +436,7 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
             drop(changes);
-            let token = TokenId(with_token.target().to_string());
+            let token = TokenId::from(with_token.target().to_string());
             let compiled = self.install_all(CompiledOrg::new(with_token.snapshot));
             self.outbox_ready.notify_one();
             return Ok((compiled, secret.secret, token));
@@ -473,7 +473,7 @@ impl Service {
                 .into(),
             )
             .await?;
-        let token = TokenId(written.target().to_string());
+        let token = TokenId::from(written.target().to_string());
         Ok((written.compiled, secret.secret, token))
     }
 

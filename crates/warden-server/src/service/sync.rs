@@ -33,7 +33,7 @@ impl Service {
             .store
             .load_org(org)
             .await?
-            .map(|s| self.install_state(s, now)))
+            .map(|s| self.install_state(s.packed(), now)))
     }
 
     /// Brings an organization up to the store's revision: replays the changes committed since

@@ -114,7 +114,7 @@ async fn a_batch_is_one_revision_with_one_audit_event_per_command() {
     let mut actions: Vec<&str> = of_batch.iter().map(|e| e.action.as_str()).collect();
     actions.sort();
     assert_eq!(actions, ["iam.users.invite", "tokens.personal.create"]);
-    assert!(of_batch.iter().any(|e| e.target == u.0));
+    assert!(of_batch.iter().any(|e| e.target == u.to_string()));
     assert!(of_batch.iter().all(|e| e.request_id == "req-b"));
 }
 

@@ -421,7 +421,7 @@ async fn a_user_may_ask_about_themselves_without_iam_rights() {
     assert!(!s.check(&token, &u, "cks.clusters.list").await);
     let about_root = CheckRequest {
         checks: vec![CheckQuestion {
-            principal: s.admin.0.clone(),
+            principal: s.admin.to_string(),
             action: "cks.clusters.list".into(),
             namespace: None,
             explain: false,
@@ -431,7 +431,7 @@ async fn a_user_may_ask_about_themselves_without_iam_rights() {
     problem_of(s.client(&token).check(&about_root).await, 403, "forbidden");
     let me = s.client(&token).whoami().await.unwrap();
     assert_eq!(me.user.unwrap().email, "self@acme.test");
-    assert_eq!(me.principal.id, u.0);
+    assert_eq!(me.principal.id, u.to_string());
     assert!(me.actions.is_empty());
 }
 

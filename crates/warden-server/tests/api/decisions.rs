@@ -194,7 +194,7 @@ async fn a_time_bound_rule_grants_until_its_instant_without_a_write() {
                 rules: vec![RuleInput {
                     principal: PrincipalInput {
                         kind: PrincipalKind::User,
-                        id: u.0.clone(),
+                        id: u.to_string(),
                     },
                     roles: vec!["cks-admin".into()],
                     expires_at: Some(until),

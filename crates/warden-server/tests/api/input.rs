@@ -330,22 +330,22 @@ async fn every_body_refuses_an_unknown_field_naming_it_and_an_array_for_an_objec
     let nested = [
         (
             "/v1/policies",
-            json!({"name": "n1", "rules": [{"principal": {"kind": "user", "id": u.0}, "roles": ["cks-viewer"], "effect": "deny"}]}),
+            json!({"name": "n1", "rules": [{"principal": {"kind": "user", "id": u.to_string()}, "roles": ["cks-viewer"], "effect": "deny"}]}),
             "rules[0].effect",
         ),
         (
             "/v1/policies",
-            json!({"name": "n2", "rules": [{"principal": {"kind": "user", "id": u.0, "tenant": "x"}, "roles": ["cks-viewer"]}]}),
+            json!({"name": "n2", "rules": [{"principal": {"kind": "user", "id": u.to_string(), "tenant": "x"}, "roles": ["cks-viewer"]}]}),
             "rules[0].principal.tenant",
         ),
         (
             "/v1/namespaces",
-            json!({"name": "n3", "access": [{"user": u.0, "role": "admin"}]}),
+            json!({"name": "n3", "access": [{"user": u.to_string(), "role": "admin"}]}),
             "access[0].role",
         ),
         (
             "/v1/authz/check",
-            json!({"checks": [{"principal": u.0, "action": "cks.clusters.list", "resource": "x"}]}),
+            json!({"checks": [{"principal": u.to_string(), "action": "cks.clusters.list", "resource": "x"}]}),
             "checks[0].resource",
         ),
     ];
@@ -368,7 +368,7 @@ async fn fields_that_used_to_be_dropped_silently_are_refused() {
             Method::POST,
             "/v1/policies",
             Some(&admin),
-            Some(json!({"name": "deny-it", "rules": [{"principal": {"kind": "user", "id": u.0}, "roles": ["cks-admin"], "effect": "deny"}]})),
+            Some(json!({"name": "deny-it", "rules": [{"principal": {"kind": "user", "id": u.to_string()}, "roles": ["cks-admin"], "effect": "deny"}]})),
         )
         .await;
     assert_problem(status, &problem, 400, "unknown_field");
@@ -379,7 +379,7 @@ async fn fields_that_used_to_be_dropped_silently_are_refused() {
             Method::PATCH,
             "/v1/organization",
             Some(&admin),
-            Some(json!({"name": "Acme", "default_admin": u.0})),
+            Some(json!({"name": "Acme", "default_admin": u.to_string()})),
         )
         .await;
     assert_problem(status, &problem, 400, "unknown_field");

@@ -152,7 +152,7 @@ async fn an_email_written_by_a_worker_that_died_before_marking_it_is_sent_once()
             .iter()
             .find(|i| match &i.effect {
                 warden_core::Effect::NotifyTokenCreated { token_id, .. } => {
-                    token_id.0 == created.token.id
+                    token_id.to_string() == created.token.id
                 }
             })
             .unwrap();
@@ -234,7 +234,7 @@ async fn a_lazy_start_serves_at_once_and_loads_everything_in_the_background() {
     // Callers of organizations at both ends of the id range are served at once.
     for (org, _, token) in [&tenants[0], &tenants[299], &tenants[150]] {
         let me = s.client(token).whoami().await.unwrap();
-        assert_eq!(me.organization_id, org.0);
+        assert_eq!(me.organization_id, org.to_string());
     }
     let forged = warden_core::token::encode_secret(
         warden_core::token::SecretKind::Personal,

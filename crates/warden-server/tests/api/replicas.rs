@@ -230,7 +230,7 @@ async fn replicas_on_postgres_see_each_others_writes() {
                 rules: vec![RuleInput {
                     principal: PrincipalInput {
                         kind: PrincipalKind::User,
-                        id: u.0.clone(),
+                        id: u.to_string(),
                     },
                     roles: vec!["cks-viewer".into()],
                     expires_at: None,
@@ -243,7 +243,7 @@ async fn replicas_on_postgres_see_each_others_writes() {
             .check(&CheckRequest {
                 at_least_revision: Some(written.revision),
                 checks: vec![CheckQuestion {
-                    principal: u.0.clone(),
+                    principal: u.to_string(),
                     action: "cks.clusters.list".into(),
                     namespace: None,
                     explain: false,

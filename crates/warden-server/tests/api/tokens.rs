@@ -28,7 +28,7 @@ async fn personal_tokens_are_shown_once_listed_and_revocable() {
     assert!(secret.starts_with("wdn_pat_"));
     let id = created["token"]["id"].as_str().unwrap().to_string();
     assert!(created["token"]["expires_at"].as_i64().is_some());
-    assert_eq!(created["token"]["owner"]["id"], s.admin.0);
+    assert_eq!(created["token"]["owner"]["id"], s.admin.to_string());
     assert_eq!(created["token"]["owner"]["kind"], "user");
     let me = s.client(&secret).whoami().await.unwrap();
     assert_eq!(me.token_id, id);

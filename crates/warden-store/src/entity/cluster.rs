@@ -57,7 +57,7 @@ pub(super) async fn load(
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {
         let cluster = Cluster {
-            id: ClusterId(text(&row, "id")?),
+            id: ClusterId::from(text(&row, "id")?),
             name: text(&row, "name")?,
             api_server_url: text(&row, "api_server_url")?,
             ca_bundle: text(&row, "ca_bundle")?,

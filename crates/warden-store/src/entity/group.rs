@@ -98,7 +98,7 @@ pub(super) async fn load(
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {
         let group = Group {
-            id: GroupId(text(&row, "id")?),
+            id: GroupId::from(text(&row, "id")?),
             name: text(&row, "name")?,
             description: text(&row, "description")?,
             legacy: flag(&row, "legacy")?,
@@ -109,8 +109,8 @@ pub(super) async fn load(
             .insert(group.id.clone(), group);
     }
     for row in MEMBER_ROWS.rows(conn, org).await? {
-        let group = GroupId(text(&row, "group_id")?);
-        let user = UserId(text(&row, "user_id")?);
+        let group = GroupId::from(text(&row, "group_id")?);
+        let user = UserId::from(text(&row, "user_id")?);
         owner(states, &row, "memberships")?.insert_membership(group, user);
     }
     Ok(())

@@ -94,7 +94,7 @@ pub(super) async fn load(
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {
         let namespace = Namespace {
-            id: NamespaceId(text(&row, "id")?),
+            id: NamespaceId::from(text(&row, "id")?),
             name: text(&row, "name")?,
             created_at: time(&row, "created_at")?,
         };
@@ -104,8 +104,8 @@ pub(super) async fn load(
     }
     for row in GRANT_ROWS.rows(conn, org).await? {
         let grant = NamespaceGrant {
-            namespace: NamespaceId(text(&row, "namespace_id")?),
-            user: UserId(text(&row, "user_id")?),
+            namespace: NamespaceId::from(text(&row, "namespace_id")?),
+            user: UserId::from(text(&row, "user_id")?),
             key: text(&row, "key")?,
         };
         owner(states, &row, "namespace_grants")?

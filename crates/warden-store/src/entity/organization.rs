@@ -104,7 +104,7 @@ pub(crate) async fn revisions(pool: &AnyPool) -> Result<Vec<(OrgId, u64)>, Store
         .all(pool)
         .await?
         .iter()
-        .map(|row| Ok((OrgId(text(row, "id")?), unsigned(row, "revision")?)))
+        .map(|row| Ok((OrgId::from(text(row, "id")?), unsigned(row, "revision")?)))
         .collect()
 }
 
@@ -116,9 +116,9 @@ pub(super) async fn load(
     let mut states = BTreeMap::new();
     for row in ROWS.rows(conn, org).await? {
         let mut state = OrgState::empty(Organization {
-            id: OrgId(text(&row, "id")?),
+            id: OrgId::from(text(&row, "id")?),
             name: text(&row, "name")?,
-            default_admin: UserId(text(&row, "default_admin")?),
+            default_admin: UserId::from(text(&row, "default_admin")?),
             created_at: time(&row, "created_at")?,
         });
         state.revision = unsigned(&row, "revision")?;

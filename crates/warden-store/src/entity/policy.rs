@@ -87,9 +87,9 @@ pub(super) async fn delete(
 
 fn principal(kind: &str, id: String) -> Result<PrincipalRef, StoreError> {
     match kind {
-        "user" => Ok(PrincipalRef::User(UserId(id))),
-        "group" => Ok(PrincipalRef::Group(GroupId(id))),
-        "service_account" => Ok(PrincipalRef::ServiceAccount(ServiceAccountId(id))),
+        "user" => Ok(PrincipalRef::User(UserId::from(id))),
+        "group" => Ok(PrincipalRef::Group(GroupId::from(id))),
+        "service_account" => Ok(PrincipalRef::ServiceAccount(ServiceAccountId::from(id))),
         other => Err(StoreError::Corrupt(format!(
             "unknown principal kind `{other}`"
         ))),
@@ -104,7 +104,7 @@ pub(super) async fn load(
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {
         let policy = AccessPolicy {
-            id: PolicyId(text(&row, "id")?),
+            id: PolicyId::from(text(&row, "id")?),
             name: text(&row, "name")?,
             description: text(&row, "description")?,
             legacy_group: opt_text(&row, "legacy_group")?,
@@ -119,7 +119,7 @@ pub(super) async fn load(
     // Ordered by (policy, position): each rule is appended to its policy, and the positions
     // of a policy must run 0, 1, 2, ... for the order to be the one committed.
     for row in RULE_ROWS.rows(conn, org).await? {
-        let policy_id = PolicyId(text(&row, "policy_id")?);
+        let policy_id = PolicyId::from(text(&row, "policy_id")?);
         let position = int(&row, "position")?;
         let roles_json = text(&row, "roles")?;
         let roles: Vec<String> = serde_json::from_str(&roles_json).map_err(|e| {

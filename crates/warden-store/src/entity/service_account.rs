@@ -59,9 +59,9 @@ pub(super) async fn load(
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {
         let account = ServiceAccount {
-            id: ServiceAccountId(text(&row, "id")?),
+            id: ServiceAccountId::from(text(&row, "id")?),
             name: text(&row, "name")?,
-            created_by: opt_text(&row, "created_by")?.map(UserId),
+            created_by: opt_text(&row, "created_by")?.map(UserId::from),
             active: flag(&row, "active")?,
             system_managed: flag(&row, "system_managed")?,
             created_at: time(&row, "created_at")?,

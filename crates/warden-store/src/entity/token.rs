@@ -80,14 +80,14 @@ pub(super) async fn load(
     states: &mut BTreeMap<OrgId, OrgState>,
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {
-        let id = TokenId(text(&row, "id")?);
+        let id = TokenId::from(text(&row, "id")?);
         let kind = text(&row, "kind")?;
         let owner_id = match (
             opt_text(&row, "user_id")?,
             opt_text(&row, "service_account_id")?,
         ) {
-            (Some(user), None) => PrincipalId::User(UserId(user)),
-            (None, Some(account)) => PrincipalId::ServiceAccount(ServiceAccountId(account)),
+            (Some(user), None) => PrincipalId::User(UserId::from(user)),
+            (None, Some(account)) => PrincipalId::ServiceAccount(ServiceAccountId::from(account)),
             _ => {
                 return Err(StoreError::Corrupt(format!(
                     "token `{id}` has not exactly one owner"
@@ -138,7 +138,7 @@ pub(crate) async fn org_of(pool: &AnyPool, secret_hash: &str) -> Result<Option<O
         .bind(secret_hash)
         .optional(pool)
         .await?
-        .map(|row| Ok(OrgId(text(&row, "org_id")?)))
+        .map(|row| Ok(OrgId::from(text(&row, "org_id")?)))
         .transpose()
 }
 
@@ -151,7 +151,7 @@ pub(crate) async fn last_used(
         .all(pool)
         .await?
         .iter()
-        .map(|row| Ok((TokenId(text(row, "id")?), time(row, "last_used_at")?)))
+        .map(|row| Ok((TokenId::from(text(row, "id")?), time(row, "last_used_at")?)))
         .collect()
 }
 
@@ -161,6 +161,6 @@ pub(crate) async fn index(pool: &AnyPool) -> Result<Vec<(String, OrgId)>, StoreE
         .all(pool)
         .await?
         .iter()
-        .map(|row| Ok((text(row, "secret_hash")?, OrgId(text(row, "org_id")?))))
+        .map(|row| Ok((text(row, "secret_hash")?, OrgId::from(text(row, "org_id")?))))
         .collect()
 }

@@ -56,7 +56,7 @@ pub(super) async fn load(
     states: &mut BTreeMap<OrgId, OrgState>,
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {
-        let id = UserId(text(&row, "id")?);
+        let id = UserId::from(text(&row, "id")?);
         let status = text(&row, "status")?;
         let user = User {
             email: text(&row, "email")?,

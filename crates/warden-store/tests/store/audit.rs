@@ -8,7 +8,7 @@ on_both_backends!(the_audit_log_lists_newest_first_with_keyset_paging);
 
 async fn the_audit_log_lists_newest_first_with_keyset_paging(db: Db) {
     let store = &db.store;
-    let org = OrgId("c0ffee".into());
+    let org = OrgId::from("c0ffee");
     let event = |id: &str, at: i64| AuditEvent {
         id: id.to_string(),
         org_id: org.clone(),
@@ -33,7 +33,7 @@ async fn the_audit_log_lists_newest_first_with_keyset_paging(db: Db) {
         ..event("evt_d", 300)
     };
     let other = AuditEvent {
-        org_id: OrgId("0ther0".into()),
+        org_id: OrgId::from("0ther0"),
         ..event("evt_e", 250)
     };
     for e in [&a, &b, &c, &d, &other] {

@@ -102,7 +102,7 @@ async fn a_batch_is_one_revision_with_one_audit_event_per_command(db: Db) {
         .clone();
     let read = org.state().group_by_name("read").unwrap().id.clone();
     assert!(org.state().memberships().contains(&(read, bob.clone())));
-    let token = TokenId(batch.executed.applied[2].target.clone());
+    let token = TokenId::from(batch.executed.applied[2].target.clone());
     assert_eq!(org.state().tokens[&token].owner, PrincipalId::User(bob));
     assert_eq!(
         store.org_of_token(&hash(7)).await.unwrap().as_ref(),
@@ -153,7 +153,7 @@ async fn a_failing_third_command_leaves_the_first_two_unwritten(db: Db) {
     assert_eq!(batch.outbox.len(), 1);
     let missing = Change::Delete {
         before: Entity::Cluster(Cluster {
-            id: ClusterId("cls_missing".into()),
+            id: ClusterId::from("cls_missing"),
             name: "missing".to_string(),
             api_server_url: "https://k8s.example.com".to_string(),
             ca_bundle: String::new(),

@@ -11,7 +11,7 @@ async fn clusters_round_trip_through_update_and_delete(db: Db) {
     let store = &db.store;
     let mut org = Org::create(store, "a1b2c3", 0).await;
     let pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n";
-    let cluster = ClusterId(
+    let cluster = ClusterId::from(
         org.run(
             store,
             ClusterCommand::Create {

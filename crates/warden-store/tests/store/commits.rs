@@ -77,7 +77,7 @@ async fn a_commit_at_a_stale_revision_writes_nothing(db: Db) {
         outbox: &second.outbox,
     };
     let err = store
-        .commit(&OrgId("ffffff".into()), 1, nowhere)
+        .commit(&OrgId::from("ffffff"), 1, nowhere)
         .await
         .unwrap_err();
     assert!(
@@ -99,7 +99,7 @@ async fn a_failing_change_rolls_back_the_whole_commit(db: Db) {
 
     // 2nd change: a user whose email differs from Ada's only by case.
     let mut twin = before.users[&org.admin].clone();
-    twin.id = UserId("usr_twin".into());
+    twin.id = UserId::from("usr_twin");
     twin.email = "ADA@example.COM".to_string();
     let twin = Change::Put {
         before: None,
@@ -116,8 +116,8 @@ async fn a_failing_change_rolls_back_the_whole_commit(db: Db) {
     let nobody = Change::Put {
         before: None,
         after: Entity::Membership {
-            group: GroupId("grp_nobody".into()),
-            user: UserId("usr_nobody".into()),
+            group: GroupId::from("grp_nobody"),
+            user: UserId::from("usr_nobody"),
         },
     };
     let err = valid
@@ -140,7 +140,7 @@ async fn a_failing_change_rolls_back_the_whole_commit(db: Db) {
     // 2nd change: deleting a row that is not there.
     let missing = Change::Delete {
         before: Entity::Membership {
-            group: GroupId("grp_none".into()),
+            group: GroupId::from("grp_none"),
             user: bob,
         },
     };
@@ -169,7 +169,7 @@ async fn a_failing_change_rolls_back_the_whole_commit(db: Db) {
 async fn rows_of_another_organization_are_untouchable(db: Db) {
     let store = &db.store;
     let mut a = Org::create(store, "aaaaaa", 0).await;
-    let cluster = ClusterId(
+    let cluster = ClusterId::from(
         a.run(
             store,
             ClusterCommand::Create {
@@ -470,7 +470,7 @@ async fn a_failing_write_rolls_back_its_whole_group(db: Db) {
     let (first, second) = two_writes(&mut org);
     // The second write also adds a user whose email differs from Ada's only by case.
     let mut twin = before.users[&before.org.default_admin].clone();
-    twin.id = UserId("usr_twin".into());
+    twin.id = UserId::from("usr_twin");
     twin.email = "ADA@example.COM".to_string();
     let twin = Change::Put {
         before: None,

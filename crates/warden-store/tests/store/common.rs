@@ -246,8 +246,14 @@ impl Org {
             first_name: "Ada".to_string(),
             last_name: "Lovelace".to_string(),
         };
-        let executed =
-            new_organization(&catalog, OrgId(id.to_string()), "Acme", first, &mut ctx).unwrap();
+        let executed = new_organization(
+            &catalog,
+            OrgId::from(id.to_string()),
+            "Acme",
+            first,
+            &mut ctx,
+        )
+        .unwrap();
         let created = Prepared::new(&mut ctx, &Actor::System, executed);
         created.create(store).await.unwrap();
         let org = Org::at(catalog, ctx, created.state().clone());
@@ -380,7 +386,7 @@ impl Org {
                 },
             )
             .await;
-        UserId(created.target().to_string())
+        UserId::from(created.target().to_string())
     }
 
     /// A personal token of the admin, created by the admin.
@@ -405,7 +411,7 @@ impl Org {
                 },
             )
             .await;
-        TokenId(created.target().to_string())
+        TokenId::from(created.target().to_string())
     }
 
     /// Adds a service account through a raw state diff (no command creates one).
@@ -415,7 +421,7 @@ impl Org {
         id: &str,
         active: bool,
     ) -> ServiceAccountId {
-        let id = ServiceAccountId(id.to_string());
+        let id = ServiceAccountId::from(id.to_string());
         let mut next = self.state().clone();
         next.service_accounts.insert(
             id.clone(),

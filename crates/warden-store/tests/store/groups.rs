@@ -11,7 +11,7 @@ async fn groups_and_memberships_round_trip_and_a_deleted_group_takes_its_members
     let store = &db.store;
     let mut org = Org::create(store, "a1b2c3", 0).await;
     let bob = org.create_user(store, "bob@example.com").await;
-    let group = GroupId(
+    let group = GroupId::from(
         org.run(
             store,
             GroupCommand::Create {

@@ -12,7 +12,7 @@ async fn namespaces_and_their_grants_round_trip(db: Db) {
     let mut org = Org::create(store, "a1b2c3", 0).await;
     let bob = org.create_user(store, "bob@example.com").await;
     let admin = Key::from(&org.admin);
-    let team_a = NamespaceId(
+    let team_a = NamespaceId::from(
         org.run(
             store,
             NamespaceCommand::Create {

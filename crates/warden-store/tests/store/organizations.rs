@@ -23,14 +23,14 @@ async fn a_new_organization_loads_exactly_as_created(db: Db) {
     assert_eq!(org.state().groups.len(), 5);
     assert_eq!(org.state().policies.len(), 5);
     assert_eq!(org.state().memberships().len(), 1);
-    assert_eq!(store.load_org(&OrgId("ffffff".into())).await.unwrap(), None);
+    assert_eq!(store.load_org(&OrgId::from("ffffff")).await.unwrap(), None);
     assert_eq!(
         store.org_revisions().await.unwrap(),
         vec![(org.id().clone(), 1)]
     );
     assert_eq!(store.org_revision(org.id()).await.unwrap(), Some(1));
     assert_eq!(
-        store.org_revision(&OrgId("ffffff".into())).await.unwrap(),
+        store.org_revision(&OrgId::from("ffffff")).await.unwrap(),
         None
     );
     assert_eq!(store.load_all().await.unwrap(), vec![org.state().clone()]);

@@ -30,7 +30,7 @@ fn notification(org: &OrgId, n: u32, expires_at: Option<Timestamp>) -> Effect {
         org_name: "Acmé \"Corp\" 🚀".to_string(),
         email: format!("user{n}@example.com"),
         first_name: "Zoë".to_string(),
-        token_id: TokenId(format!("tok_{n:04}")),
+        token_id: TokenId::from(format!("tok_{n:04}")),
         token_name: "line\nbreak, tab\t and 'quotes'".to_string(),
         created_by: "user:usr_0000000000000001".to_string(),
         created_at: Timestamp(T0 + i64::from(n)),

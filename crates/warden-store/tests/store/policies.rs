@@ -27,7 +27,7 @@ async fn policies_keep_the_order_of_rules_and_roles(db: Db) {
     let store = &db.store;
     let mut org = Org::create(store, "a1b2c3", 0).await;
     let bob = org.create_user(store, "bob@example.com").await;
-    let ops = GroupId(
+    let ops = GroupId::from(
         org.run(
             store,
             GroupCommand::Create {
@@ -39,7 +39,7 @@ async fn policies_keep_the_order_of_rules_and_roles(db: Db) {
         .target()
         .to_string(),
     );
-    let policy = PolicyId(
+    let policy = PolicyId::from(
         org.run(
             store,
             PolicyCommand::Create {
@@ -145,7 +145,7 @@ async fn a_time_bound_rule_keeps_its_expiry(db: Db) {
         rule(PrincipalKind::User, bob.as_str(), &["iam-viewer"]),
         until(i64::MAX),
     ];
-    let policy = PolicyId(
+    let policy = PolicyId::from(
         org.run(
             store,
             PolicyCommand::Create {

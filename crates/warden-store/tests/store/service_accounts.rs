@@ -9,8 +9,8 @@ on_both_backends!(service_accounts_and_rules_naming_them_round_trip);
 async fn service_accounts_and_rules_naming_them_round_trip(db: Db) {
     let store = &db.store;
     let mut org = Org::create(store, "a1b2c3", 0).await;
-    let robot = ServiceAccountId("sa_robot".into());
-    let system = ServiceAccountId("sa_system".into());
+    let robot = ServiceAccountId::from("sa_robot");
+    let system = ServiceAccountId::from("sa_system");
     let mut next = org.state().clone();
     next.service_accounts.insert(
         robot.clone(),
@@ -35,9 +35,9 @@ async fn service_accounts_and_rules_naming_them_round_trip(db: Db) {
         },
     );
     next.policies.insert(
-        PolicyId("pol_robot".into()),
+        PolicyId::from("pol_robot"),
         AccessPolicy {
-            id: PolicyId("pol_robot".into()),
+            id: PolicyId::from("pol_robot"),
             name: "Robot".to_string(),
             description: String::new(),
             legacy_group: None,
@@ -55,7 +55,7 @@ async fn service_accounts_and_rules_naming_them_round_trip(db: Db) {
     let mut next = org.state().clone();
     next.service_accounts.get_mut(&robot).unwrap().active = false;
     next.service_accounts.remove(&system);
-    next.policies.remove(&PolicyId("pol_robot".into()));
+    next.policies.remove(&PolicyId::from("pol_robot"));
     org.commit_state(store, next).await;
     assert_eq!(org.state().service_accounts.len(), 1);
 }

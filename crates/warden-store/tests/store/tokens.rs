@@ -83,7 +83,7 @@ async fn touching_tokens_records_their_last_use_without_a_new_revision(db: Db) {
     store
         .touch_tokens(&[
             (t1.clone(), Timestamp(4_000)),
-            (TokenId("tok_gone".into()), Timestamp(1)),
+            (TokenId::from("tok_gone"), Timestamp(1)),
             (t2.clone(), Timestamp(9_000)),
             (t2.clone(), Timestamp(8_000)),
         ])
@@ -136,7 +136,7 @@ async fn a_token_owned_by_a_service_account_round_trips(db: Db) {
             },
         )
         .await;
-    let issued = TokenId(issued.target().to_string());
+    let issued = TokenId::from(issued.target().to_string());
     let loaded = store.load_org(org.id()).await.unwrap().unwrap();
     assert_eq!(loaded.tokens[&issued].owner, as_robot);
     assert_eq!(loaded.tokens[&issued].created_by, as_robot);
@@ -147,7 +147,7 @@ async fn a_token_owned_by_a_service_account_round_trips(db: Db) {
 
     // A token of the account created by a user (as an admin console would): the owner and
     // the creator are different principals of different kinds.
-    let by_admin = TokenId("tok_robot_by_admin".into());
+    let by_admin = TokenId::from("tok_robot_by_admin");
     let mut next = org.state().clone();
     next.tokens.insert(
         by_admin.clone(),
@@ -215,7 +215,7 @@ async fn a_token_cannot_belong_to_a_principal_of_another_organization(db: Db) {
         },
     );
     let token = |n: u8, owner: PrincipalId| ApiToken {
-        id: TokenId(format!("tok_foreign_{n}")),
+        id: TokenId::from(format!("tok_foreign_{n}")),
         kind: TokenKind::Personal,
         owner,
         name: "foreign".to_string(),
@@ -231,8 +231,8 @@ async fn a_token_cannot_belong_to_a_principal_of_another_organization(db: Db) {
     let owners = [
         PrincipalId::User(a.admin.clone()),
         PrincipalId::ServiceAccount(robot.clone()),
-        PrincipalId::User(UserId("usr_nobody".into())),
-        PrincipalId::ServiceAccount(ServiceAccountId("sa_nobody".into())),
+        PrincipalId::User(UserId::from("usr_nobody")),
+        PrincipalId::ServiceAccount(ServiceAccountId::from("sa_nobody")),
     ];
     for (n, owner) in (10..).zip(owners) {
         let put = Change::Put {

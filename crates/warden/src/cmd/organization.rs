@@ -147,7 +147,7 @@ pub async fn create(args: OrgCreateArgs, output: Output) -> Result<(), CliError>
     service.store().close().await;
     let (compiled, secret, token_id) = created.map_err(|e| service_error(&e))?;
     let state = compiled.state();
-    let admin_id = state.org.default_admin.0.clone();
+    let admin_id = state.org.default_admin.to_string();
     let admin_email = state
         .users
         .get(&state.org.default_admin)
@@ -156,22 +156,22 @@ pub async fn create(args: OrgCreateArgs, output: Output) -> Result<(), CliError>
     let expires_at = token_expiry(state, &token_id);
     match output {
         Output::Json => print_json(&CreatedOrg {
-            organization_id: &state.org.id.0,
+            organization_id: state.org.id.as_str(),
             organization_name: &state.org.name,
             admin_user_id: &admin_id,
             admin_email: &admin_email,
-            token_id: &token_id.0,
+            token_id: token_id.as_str(),
             token_expires_at: expires_at,
             token: &secret,
         }),
         Output::Table => {
             let mut text = String::from("Organization created.\n\n");
             text.push_str(&details(&[
-                ("Organization id", state.org.id.0.clone()),
+                ("Organization id", state.org.id.to_string()),
                 ("Organization name", state.org.name.clone()),
                 ("Admin user id", admin_id),
                 ("Admin email", admin_email),
-                ("Token id", token_id.0),
+                ("Token id", token_id.to_string()),
                 ("Token expires", table::optional_time(expires_at, "never")),
                 ("Token", secret),
             ]));
@@ -206,7 +206,7 @@ struct AddedUser {
 pub async fn add_user(args: OrgAddUserArgs, output: Output) -> Result<(), CliError> {
     init_logging("warn");
     let service = open_service(&args.store, Settings::default()).await?;
-    let org = OrgId(args.org.clone());
+    let org = OrgId::from(args.org.clone());
     let result = match service.compiled(&org) {
         None => Err(CliError::message(format!("no organization `{}`", args.org))),
         Some(_) => add_user_to(&service, &org, &args).await,
@@ -282,8 +282,8 @@ async fn add_user_to(
         .map_err(|e| add_user_error(&e, args))?;
     let state = written.compiled.state();
     let user_id = written.target().to_string();
-    let token_id = TokenId(written.targets.last().cloned().unwrap_or_default());
-    let user = state.users.get(&UserId(user_id.clone()));
+    let token_id = TokenId::from(written.targets.last().cloned().unwrap_or_default());
+    let user = state.users.get(&UserId::from(user_id.clone()));
     let mut groups: Vec<String> = Vec::new();
     for group in args
         .groups
@@ -296,12 +296,12 @@ async fn add_user_to(
         }
     }
     Ok(AddedUser {
-        organization_id: state.org.id.0.clone(),
+        organization_id: state.org.id.to_string(),
         user_id,
         email: user.map_or_else(|| email.to_string(), |u| u.email.clone()),
         groups,
         token_expires_at: token_expiry(state, &token_id),
-        token_id: token_id.0,
+        token_id: token_id.to_string(),
         token: secret.secret,
         revision: written.compiled.revision(),
     })

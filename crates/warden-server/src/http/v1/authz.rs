@@ -52,10 +52,10 @@ async fn whoami(caller: Caller) -> Answer {
     Ok(read(
         &caller.compiled,
         m::Whoami {
-            organization_id: caller.org.0.clone(),
+            organization_id: caller.org.to_string(),
             principal: principal(state, &caller.principal.as_ref()),
             user,
-            token_id: caller.token.0.clone(),
+            token_id: caller.token.to_string(),
             actions,
             revision: caller.compiled.revision(),
         },

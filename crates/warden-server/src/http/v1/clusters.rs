@@ -25,7 +25,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 fn cluster(cluster: &Cluster) -> m::Cluster {
     m::Cluster {
-        id: cluster.id.0.clone(),
+        id: cluster.id.to_string(),
         name: cluster.name.clone(),
         api_server_url: cluster.api_server_url.clone(),
         ca_bundle: cluster.ca_bundle.clone(),
@@ -44,7 +44,7 @@ async fn cluster_write(
         .compiled
         .state()
         .clusters
-        .get(&ClusterId(done.target().to_string()))
+        .get(&ClusterId::from(done.target().to_string()))
         .map(cluster);
     Ok(written(status, &done.compiled, item))
 }

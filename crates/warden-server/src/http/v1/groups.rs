@@ -27,7 +27,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 fn group(state: &OrgState, group: &Group) -> m::Group {
     m::Group {
-        id: group.id.0.clone(),
+        id: group.id.to_string(),
         name: group.name.clone(),
         description: group.description.clone(),
         legacy: group.legacy,
@@ -47,7 +47,7 @@ async fn group_write(
     let state = done.compiled.state();
     let item = state
         .groups
-        .get(&GroupId(done.target().to_string()))
+        .get(&GroupId::from(done.target().to_string()))
         .map(|g| group(state, g));
     Ok(written(status, &done.compiled, item))
 }
@@ -148,7 +148,7 @@ async fn list_members(
         .members_of(&found.id)
         .filter_map(|u| state.users.get(u))
         .map(|u| m::GroupMember {
-            user_id: u.id.0.clone(),
+            user_id: u.id.to_string(),
             email: u.email.clone(),
             status: user_status(u.status),
         })

@@ -75,11 +75,11 @@ fn user_status(status: warden_core::UserStatus) -> m::UserStatus {
 
 fn grant(source: GrantSource) -> m::GrantSource {
     m::GrantSource {
-        policy_id: source.policy_id.0,
+        policy_id: source.policy_id.to_string(),
         policy_name: source.policy_name,
         rule_index: source.rule_index,
         via_group: source.via_group.as_ref().map(|g| g.name.clone()),
-        via_group_id: source.via_group.map(|g| g.id.0),
+        via_group_id: source.via_group.map(|g| g.id.to_string()),
         role_id: source.role_id,
         expires_at: source.expires_at.map(|t| t.0),
     }

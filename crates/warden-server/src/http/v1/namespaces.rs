@@ -30,10 +30,13 @@ fn namespace(state: &OrgState, namespace: &Namespace) -> m::Namespace {
         .iter()
         .filter(|g| g.namespace == namespace.id)
     {
-        match access.iter_mut().find(|a| a.user_id == grant.user.0) {
+        match access
+            .iter_mut()
+            .find(|a| a.user_id == grant.user.to_string())
+        {
             Some(entry) => entry.permissions.push(grant.key.clone()),
             None => access.push(m::NamespaceAccess {
-                user_id: grant.user.0.clone(),
+                user_id: grant.user.to_string(),
                 email: state
                     .users
                     .get(&grant.user)
@@ -44,7 +47,7 @@ fn namespace(state: &OrgState, namespace: &Namespace) -> m::Namespace {
         }
     }
     m::Namespace {
-        id: namespace.id.0.clone(),
+        id: namespace.id.to_string(),
         name: namespace.name.clone(),
         created_at: namespace.created_at.0,
         access,
@@ -59,7 +62,7 @@ fn written_namespace(
     let state = compiled.state();
     let item = state
         .namespaces
-        .get(&NamespaceId(id.to_string()))
+        .get(&NamespaceId::from(id.to_string()))
         .map(|n| namespace(state, n));
     written(status, compiled, item)
 }

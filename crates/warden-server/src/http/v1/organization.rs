@@ -21,9 +21,9 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 fn organization(state: &OrgState) -> m::Organization {
     m::Organization {
-        id: state.org.id.0.clone(),
+        id: state.org.id.to_string(),
         name: state.org.name.clone(),
-        default_admin: state.org.default_admin.0.clone(),
+        default_admin: state.org.default_admin.to_string(),
         created_at: state.org.created_at.0,
         revision: state.revision,
     }

@@ -25,7 +25,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 fn policy(state: &OrgState, policy: &AccessPolicy) -> m::Policy {
     m::Policy {
-        id: policy.id.0.clone(),
+        id: policy.id.to_string(),
         name: policy.name.clone(),
         description: policy.description.clone(),
         default_for_group: policy.legacy_group.clone(),
@@ -71,7 +71,7 @@ async fn policy_write(
     let state = done.compiled.state();
     let item = state
         .policies
-        .get(&PolicyId(done.target().to_string()))
+        .get(&PolicyId::from(done.target().to_string()))
         .map(|p| policy(state, p));
     Ok(written(status, &done.compiled, item))
 }

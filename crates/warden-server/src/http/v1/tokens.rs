@@ -24,7 +24,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 fn token(state: &OrgState, token: &ApiToken, last_used_at: Option<i64>) -> m::Token {
     m::Token {
-        id: token.id.0.clone(),
+        id: token.id.to_string(),
         kind: m::TokenKind::Personal,
         owner: principal(state, &token.owner.as_ref()),
         name: token.name.clone(),

@@ -31,7 +31,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 pub(super) fn user(snapshot: &Snapshot, user: &User, now: Timestamp) -> m::User {
     let state = snapshot.state();
     m::User {
-        id: user.id.0.clone(),
+        id: user.id.to_string(),
         email: user.email.clone(),
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
@@ -118,7 +118,7 @@ async fn user_write(s: &Arc<Service>, caller: &Caller, command: Command) -> Answ
     let item = snapshot
         .state()
         .users
-        .get(&UserId(done.target().to_string()))
+        .get(&UserId::from(done.target().to_string()))
         .map(|u| user(snapshot, u, now()));
     Ok(written(StatusCode::OK, &done.compiled, item))
 }
@@ -187,7 +187,7 @@ async fn user_permissions(
     Ok(read(
         &caller.compiled,
         m::Permissions {
-            principal: found.id.0.clone(),
+            principal: found.id.to_string(),
             revision: caller.compiled.revision(),
             actions,
         },

@@ -156,7 +156,7 @@ impl Server {
             )
             .await
             .unwrap();
-        (UserId(written.target().to_string()), secret.secret)
+        (UserId::from(written.target().to_string()), secret.secret)
     }
 
     /// Runs a command as the system; returns its target.
@@ -177,7 +177,7 @@ impl Server {
             rules: vec![RuleInput {
                 principal: PrincipalInput {
                     kind: PrincipalKind::User,
-                    id: user.0.clone(),
+                    id: user.to_string(),
                 },
                 roles: roles.iter().map(|r| r.to_string()).collect(),
                 expires_at: None,
@@ -226,7 +226,7 @@ impl Server {
             .client(token)
             .check(&CheckRequest {
                 checks: vec![CheckQuestion {
-                    principal: principal.0.clone(),
+                    principal: principal.to_string(),
                     action: action.into(),
                     namespace: None,
                     explain: false,
