@@ -41,7 +41,8 @@ impl DenyReason {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckQuestion {
-    /// A user or service account id.
+    /// A user (by id or email), a service account (by id), or `me` for the caller. Asking
+    /// about oneself, however named, needs no action.
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 254))]
     pub principal: String,
     /// A catalog action (or alias); with `namespace`, a namespace permission key.
@@ -93,6 +94,13 @@ pub struct CheckResult {
     /// With `explain`: every path that grants the action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub granted_by: Option<Vec<GrantSource>>,
+    /// With `explain`: the catalog's roles that contain the action, narrowest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles_with_action: Option<Vec<String>>,
+    /// With `explain`: the decision in a sentence: what grants the action, or what is
+    /// missing and the smallest change that would allow it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

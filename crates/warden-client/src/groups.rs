@@ -32,7 +32,7 @@ pub struct GroupInput {
         schema(
             min_length = 1,
             max_length = 63,
-            pattern = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+            pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
         )
     )]
     pub name: String,
@@ -57,7 +57,7 @@ pub struct GroupUpdate {
         schema(
             min_length = 1,
             max_length = 63,
-            pattern = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+            pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
         )
     )]
     pub name: Option<String>,

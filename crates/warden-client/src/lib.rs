@@ -48,7 +48,7 @@ use crate::model::Problem;
 pub enum ClientError {
     /// The server answered with an error (a problem details document).
     #[error("{} {}: {}", .0.status, .0.code, .0.detail)]
-    Api(Problem),
+    Api(Box<Problem>),
     /// The request did not get an HTTP answer (connection refused, timeout, ...).
     #[error("cannot reach the server: {0}")]
     Transport(String),
@@ -227,7 +227,9 @@ impl Client {
         let url = self.url(segments, query)?;
         let (status, is_problem, bytes) = self.send(method, url, body.as_ref()).await?;
         if !(200..300).contains(&status) {
-            return Err(ClientError::Api(problem_of(status, is_problem, &bytes)));
+            return Err(ClientError::Api(Box::new(problem_of(
+                status, is_problem, &bytes,
+            ))));
         }
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
     }
@@ -282,7 +284,9 @@ impl Client {
         if (200..300).contains(&status) {
             Ok(())
         } else {
-            Err(ClientError::Api(problem_of(status, is_problem, &bytes)))
+            Err(ClientError::Api(Box::new(problem_of(
+                status, is_problem, &bytes,
+            ))))
         }
     }
 
@@ -332,6 +336,8 @@ fn problem_of(status: u16, is_problem: bool, bytes: &[u8]) -> Problem {
         field: None,
         action: None,
         revision: None,
+        did_you_mean: None,
+        roles: Vec::new(),
     }
 }
 
@@ -415,7 +421,7 @@ mod tests {
     #[test]
     fn api_error_display_is_status_code_detail() {
         let body = br#"{"type":"urn:warden:problem:unauthenticated","title":"Authentication required","status":401,"detail":"unknown or revoked token","code":"unauthenticated","request_id":"r1"}"#;
-        let e = ClientError::Api(problem_of(401, true, body));
+        let e = ClientError::Api(Box::new(problem_of(401, true, body)));
         assert_eq!(
             e.to_string(),
             "401 unauthenticated: unknown or revoked token"

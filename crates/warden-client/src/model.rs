@@ -64,6 +64,14 @@ pub struct Problem {
     /// The organization's current revision, for `revision_not_reached`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<u64>,
+    /// The known name closest to an unknown one (a role, an action, a group, a namespace
+    /// permission key), for the `unknown_*` codes and `not_found`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did_you_mean: Option<String>,
+    /// For `forbidden`: the roles that contain `action`, narrowest first; a rule granting
+    /// one of them to the caller, or to a group they are in, would allow the call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 /// A list of items, with the organization revision it was read at.

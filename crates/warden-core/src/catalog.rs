@@ -11,6 +11,8 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::actionset::{ActionId, ActionSet, MAX_ACTIONS};
+use crate::error::{cut, DomainError};
+use crate::suggest::closest;
 
 /// The catalog text compiled into the binary.
 pub const BUILTIN_CATALOG: &str = include_str!("../data/catalog.toml");
@@ -376,6 +378,83 @@ impl Catalog {
 
     pub fn role_index(&self, id: &str) -> Option<RoleIndex> {
         self.role_ids.get(id).copied()
+    }
+
+    /// A role as a person names it: by id (`inference-admin`) or by display name
+    /// (`Inference Admin`), either without regard to case.
+    pub fn find_role(&self, name: &str) -> Option<&Role> {
+        self.role(name).or_else(|| {
+            self.roles.iter().find(|r| {
+                r.id.eq_ignore_ascii_case(name) || r.name.to_lowercase() == name.to_lowercase()
+            })
+        })
+    }
+
+    /// The roles that contain every action `action` stands for, narrowest (fewest actions)
+    /// first: what a rule would have to grant for a check of it to be allowed.
+    pub fn roles_with(&self, action: &str) -> Vec<String> {
+        let wanted = match self.resolve(action) {
+            Some(ResolvedAction::Action(id)) => {
+                let mut set = ActionSet::EMPTY;
+                set.insert(id);
+                set
+            }
+            Some(ResolvedAction::Alias(set)) => *set,
+            None => return Vec::new(),
+        };
+        let mut roles: Vec<&Role> = self
+            .roles
+            .iter()
+            .filter(|r| r.action_set.contains_all(&wanted))
+            .collect();
+        roles.sort_by_key(|r| r.actions.len());
+        roles.into_iter().map(|r| r.id.clone()).collect()
+    }
+
+    /// `forbidden` for a caller who lacks `action`, naming the roles that would allow it.
+    pub fn forbidden(&self, action: &str) -> DomainError {
+        DomainError::Forbidden {
+            action: action.to_string(),
+            roles: self.roles_with(action),
+        }
+    }
+
+    /// `unknown_role`, with the closest role id as a suggestion.
+    pub fn unknown_role(&self, name: &str) -> DomainError {
+        DomainError::UnknownRole {
+            name: cut(name),
+            did_you_mean: closest(
+                name,
+                self.roles
+                    .iter()
+                    .flat_map(|r| [r.id.as_str(), r.name.as_str()]),
+            ),
+        }
+    }
+
+    /// `unknown_action`, with the closest action or alias as a suggestion.
+    pub fn unknown_action(&self, name: &str) -> DomainError {
+        DomainError::UnknownAction {
+            name: cut(name),
+            did_you_mean: closest(
+                name,
+                self.actions
+                    .iter()
+                    .map(String::as_str)
+                    .chain(self.alias_names.keys().map(String::as_str)),
+            ),
+        }
+    }
+
+    /// `unknown_namespace_permission`, with the closest key as a suggestion.
+    pub fn unknown_namespace_permission(&self, key: &str) -> DomainError {
+        DomainError::UnknownNamespacePermission {
+            key: cut(key),
+            did_you_mean: closest(
+                key,
+                self.namespace_permissions.iter().map(|p| p.key.as_str()),
+            ),
+        }
     }
 
     pub fn legacy_groups(&self) -> &[LegacyGroup] {

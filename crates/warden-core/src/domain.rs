@@ -569,8 +569,9 @@ impl OrgState {
         self.memberships.contains(&(group.clone(), user.clone()))
     }
 
+    /// The group with this name, compared without regard to case.
     pub fn group_by_name(&self, name: &str) -> Option<&Group> {
-        self.groups.by_natural_key(name)
+        self.groups.by_natural_key(&name.to_lowercase())
     }
 
     /// The user with this email, compared ASCII case-insensitively.

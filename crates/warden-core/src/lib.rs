@@ -14,6 +14,7 @@ pub mod error;
 mod named_map;
 pub mod packed;
 pub mod resolve;
+pub mod suggest;
 pub mod token;
 pub mod validate;
 

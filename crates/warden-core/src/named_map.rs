@@ -20,10 +20,22 @@ impl NaturalKey for User {
     }
 }
 
+/// Group names are unique, and found, without regard to case (`Engineering` is
+/// `engineering`), while keeping the case they were written in.
 impl NaturalKey for Group {
     fn natural_key(&self) -> String {
-        self.name.clone()
+        self.name.to_lowercase()
     }
+}
+
+/// A natural key's place in the index. The index holds hashes, not the keys themselves: a
+/// user's email would otherwise be held twice, a cost that adds up to tens of megabytes at a
+/// million users. Colliding keys are told apart by the entries they point to.
+fn key_hash(key: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(key.as_bytes());
+    hasher.finish()
 }
 
 /// A persistent map by id with an index by natural key, so that resolving an email or a
@@ -33,9 +45,9 @@ impl NaturalKey for Group {
 #[derive(Clone)]
 pub struct NamedMap<K: Ord + Clone, V: Clone> {
     by_id: OrdMap<K, V>,
-    /// `(natural key, id)`: a set, so that two entries sharing a key (which the command layer
-    /// refuses, but a store could hold) are both indexed.
-    by_key: OrdSet<(String, K)>,
+    /// `(hash of the natural key, id)`: a set, so that entries sharing a key (which the
+    /// command layer refuses, but a store could hold) or a hash are all indexed.
+    by_key: OrdSet<(u64, K)>,
 }
 
 impl<K: Ord + Clone + Default, V: Clone + NaturalKey> NamedMap<K, V> {
@@ -48,16 +60,13 @@ impl<K: Ord + Clone + Default, V: Clone + NaturalKey> NamedMap<K, V> {
 
     /// Sets the entry of `id`, returning the previous one.
     pub fn insert(&mut self, id: K, value: V) -> Option<V> {
-        self.by_key.insert((value.natural_key(), id.clone()));
+        let hash = key_hash(&value.natural_key());
+        self.by_key.insert((hash, id.clone()));
         let before = self.by_id.insert(id.clone(), value);
         if let Some(old) = &before {
-            let old_key = old.natural_key();
-            if self
-                .by_id
-                .get(&id)
-                .is_some_and(|v| v.natural_key() != old_key)
-            {
-                self.by_key.remove(&(old_key, id));
+            let old_hash = key_hash(&old.natural_key());
+            if old_hash != hash {
+                self.by_key.remove(&(old_hash, id));
             }
         }
         before
@@ -65,7 +74,8 @@ impl<K: Ord + Clone + Default, V: Clone + NaturalKey> NamedMap<K, V> {
 
     pub fn remove(&mut self, id: &K) -> Option<V> {
         let before = self.by_id.remove(id)?;
-        self.by_key.remove(&(before.natural_key(), id.clone()));
+        self.by_key
+            .remove(&(key_hash(&before.natural_key()), id.clone()));
         Some(before)
     }
 
@@ -77,13 +87,15 @@ impl<K: Ord + Clone + Default, V: Clone + NaturalKey> NamedMap<K, V> {
         }
     }
 
-    /// The entry with this natural key (the first by id if several share it).
+    /// The entry with this natural key, given normalized (the first by id if several share
+    /// it).
     pub fn by_natural_key(&self, key: &str) -> Option<&V> {
+        let hash = key_hash(key);
         self.by_key
-            .range((key.to_string(), K::default())..)
-            .next()
-            .filter(|(k, _)| k == key)
-            .and_then(|(_, id)| self.by_id.get(id))
+            .range((hash, K::default())..)
+            .take_while(|(h, _)| *h == hash)
+            .filter_map(|(_, id)| self.by_id.get(id))
+            .find(|v| v.natural_key() == key)
     }
 }
 

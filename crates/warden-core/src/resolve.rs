@@ -92,7 +92,16 @@ fn find_user<'a>(state: &'a OrgState, key: &str) -> Option<&'a User> {
 
 /// A group, by id or name.
 pub fn group<'a>(state: &'a OrgState, key: &str) -> Result<&'a Group, DomainError> {
-    find_group(state, key).ok_or_else(|| DomainError::not_found("group", key))
+    find_group(state, key).ok_or_else(|| DomainError::NotFound {
+        kind: "group",
+        id: crate::error::cut(key),
+        did_you_mean: closest_group(state, key),
+    })
+}
+
+/// The group name closest to an unknown one.
+fn closest_group(state: &OrgState, key: &str) -> Option<String> {
+    crate::suggest::closest(key, state.groups.values().map(|g| g.name.as_str()))
 }
 
 fn find_group<'a>(state: &'a OrgState, key: &str) -> Option<&'a Group> {
@@ -145,7 +154,13 @@ pub fn rule_principal(
 ) -> Result<PrincipalRef, DomainError> {
     let unknown = |kind: &'static str| DomainError::UnknownPrincipal {
         kind,
-        id: input.id.chars().take(crate::validate::MAX_NAME).collect(),
+        id: crate::error::cut(&input.id),
+        // Group names are suggested; emails are not (who is in an organization is not
+        // something a typo should reveal).
+        did_you_mean: match input.kind {
+            PrincipalKind::Group => closest_group(state, &input.id),
+            PrincipalKind::User | PrincipalKind::ServiceAccount => None,
+        },
     };
     match input.kind {
         PrincipalKind::User => find_user(state, &input.id)
@@ -169,7 +184,8 @@ pub fn rule_principal(
 pub fn body_user<'a>(state: &'a OrgState, key: &str) -> Result<&'a User, DomainError> {
     find_user(state, key).ok_or_else(|| DomainError::UnknownPrincipal {
         kind: "user",
-        id: key.chars().take(crate::validate::MAX_NAME).collect(),
+        id: crate::error::cut(key),
+        did_you_mean: None,
     })
 }
 

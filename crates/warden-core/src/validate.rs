@@ -45,11 +45,51 @@ fn no_control(field: &str, value: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// A human-readable display name: at most 128 characters, not blank, no control
-/// characters; stored without surrounding blanks.
+/// Characters that show nothing (Unicode's default-ignorable code points: zero-width spaces
+/// and joiners, bidirectional controls, variation selectors, the soft hyphen, tags): a name
+/// holding one looks like a name without it (`admin\u{200b}` beside `admin`).
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{34f}'
+            | '\u{61c}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fff8}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}'
+    )
+}
+
+/// A name as people write it: no control or invisible characters, in Unicode's composed
+/// form (NFC), so that `é` typed two ways is one name.
+fn visible_nfc(field: &str, value: &str) -> Result<String, DomainError> {
+    use unicode_normalization::UnicodeNormalization;
+    no_control(field, value)?;
+    if value.chars().any(is_invisible) {
+        return Err(DomainError::invalid(
+            field,
+            "must not contain invisible characters (zero-width spaces or joiners, direction marks, variation selectors)",
+        ));
+    }
+    Ok(value.nfc().collect())
+}
+
+/// A human-readable display name: at most 128 characters, not blank, no control or
+/// invisible characters; stored NFC-normalized, without surrounding blanks.
 pub fn display_name(field: &str, value: &str) -> Result<String, DomainError> {
     too_long(field, value, MAX_NAME)?;
-    no_control(field, value)?;
+    let value = visible_nfc(field, value)?;
     let value = value.trim_matches(is_blank);
     if value.is_empty() {
         return Err(DomainError::invalid(field, "must not be empty"));
@@ -60,8 +100,25 @@ pub fn display_name(field: &str, value: &str) -> Result<String, DomainError> {
 /// An optional name: blank means none (`""`), anything else is a [`display_name`].
 pub fn optional_name(field: &str, value: &str) -> Result<String, DomainError> {
     too_long(field, value, MAX_NAME)?;
-    no_control(field, value)?;
-    Ok(value.trim_matches(is_blank).to_string())
+    Ok(visible_nfc(field, value)?
+        .trim_matches(is_blank)
+        .to_string())
+}
+
+/// What a name looks like, for telling names apart that a reader could not: Unicode's
+/// confusables skeleton (UTS #39), without regard to case (the skeleton maps a digit zero
+/// to a capital `O`, so case is set aside after it as well as before). Cyrillic `а` and
+/// Latin `a` have one skeleton; so do `Ops`, `ops` and `0ps`.
+pub fn skeleton(name: &str) -> String {
+    unicode_security::skeleton(&name.to_lowercase())
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// The first of `existing` that `name` could be mistaken for (same skeleton), if any.
+pub fn resembled<'a>(name: &str, existing: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let wanted = skeleton(name);
+    existing.into_iter().find(|other| skeleton(other) == wanted)
 }
 
 /// Optional free text: at most 1024 characters, no control characters but newlines; stored
@@ -77,22 +134,23 @@ pub fn description(field: &str, value: &str) -> Result<String, DomainError> {
     Ok(value.trim_matches(is_blank).to_string())
 }
 
-/// A name that becomes part of a Kubernetes subject or object name (groups): 1 to 63
-/// characters of lowercase letters, digits, `-`, `_` and `.`, starting with a letter or digit.
+/// A group's name, which may become part of a Kubernetes subject: 1 to 63 characters of
+/// ASCII letters, digits, `-`, `_` and `.`, starting with a letter or digit. Its case is kept
+/// as written (`Engineering`); two groups' names may not differ only in case.
 pub fn group_name(field: &str, value: &str) -> Result<String, DomainError> {
     let ok = !value.is_empty()
         && value.len() <= 63
         && value
             .bytes()
             .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && value.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.'
-        });
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
     if !ok {
         return Err(DomainError::invalid(
             field,
-            "must be 1 to 63 characters of lowercase letters, digits, '-', '_' and '.', starting with a letter or digit",
+            "must be 1 to 63 characters of letters, digits, '-', '_' and '.', starting with a letter or digit",
         ));
     }
     Ok(value.to_string())
@@ -186,7 +244,9 @@ mod tests {
     #[test]
     fn names() {
         assert!(group_name("name", "ml-engineers").is_ok());
-        assert!(group_name("name", "ML").is_err());
+        assert!(group_name("name", "Engineering").is_ok());
+        assert!(group_name("name", "ML team").is_err());
+        assert!(group_name("name", "-ml").is_err());
         assert!(group_name("name", "").is_err());
         assert!(group_name("name", &"a".repeat(64)).is_err());
         assert!(dns_label("name", "team-a").is_ok());
@@ -196,6 +256,17 @@ mod tests {
         assert!(display_name("name", "   ").is_err());
         assert!(display_name("name", &"x".repeat(129)).is_err());
         assert!(display_name("name", "a\u{0}b").is_err());
+        // Invisible characters are refused, alone or beside visible ones.
+        assert!(display_name("name", "\u{200b}\u{200b}").is_err());
+        assert!(display_name("name", "admin\u{200b}").is_err());
+        assert!(optional_name("name", "lap\u{2066}top").is_err());
+        // One name however its accents were typed.
+        assert_eq!(display_name("name", "Cafe\u{301}").unwrap(), "Caf\u{e9}");
+        // Names a reader could mistake for one another.
+        assert_eq!(resembled("\u{430}dmin", ["ops", "admin"]), Some("admin"));
+        assert_eq!(resembled("Admin", ["admin"]), Some("admin"));
+        assert_eq!(resembled("admins", ["admin"]), None);
+        assert_eq!(resembled("0ps", ["Ops"]), Some("Ops"));
     }
 
     #[test]

@@ -66,6 +66,7 @@ impl AreaCommand for GroupCommand {
                         name,
                     });
                 }
+                refuse_lookalike(cx.state, &name, None)?;
                 let group = Group {
                     id: GroupId::from(cx.new_id(GroupId::PREFIX)),
                     name,
@@ -93,12 +94,18 @@ impl AreaCommand for GroupCommand {
                         if current.legacy {
                             return Err(DomainError::LegacyGroupProtected(current.name));
                         }
-                        if cx.state.group_by_name(&name).is_some() {
+                        // Re-casing its own name (`engineering` → `Engineering`) is no clash.
+                        if cx
+                            .state
+                            .group_by_name(&name)
+                            .is_some_and(|other| other.id != current.id)
+                        {
                             return Err(DomainError::Duplicate {
                                 kind: "group",
                                 name,
                             });
                         }
+                        refuse_lookalike(cx.state, &name, Some(&current.id))?;
                         updated.name = name;
                     }
                 }
@@ -151,4 +158,27 @@ fn member(state: &OrgState, group: &Key, user: &Key) -> Result<(GroupId, UserId)
     let group = resolve::group(state, group.as_str())?.id.clone();
     let user = resolve::user(state, user.as_str())?.id.clone();
     Ok((group, user))
+}
+
+/// Refuses a group name a reader could mistake for another group's (`0ps` for `ops`,
+/// Cyrillic letters for Latin ones). `renamed`: the group being renamed, which may look like
+/// itself.
+fn refuse_lookalike(
+    state: &OrgState,
+    name: &str,
+    renamed: Option<&GroupId>,
+) -> Result<(), DomainError> {
+    let others = state
+        .groups
+        .values()
+        .filter(|g| Some(&g.id) != renamed)
+        .map(|g| g.name.as_str());
+    match validate::resembled(name, others) {
+        Some(other) => Err(DomainError::Confusable {
+            kind: "group",
+            name: name.to_string(),
+            resembles: other.to_string(),
+        }),
+        None => Ok(()),
+    }
 }

@@ -203,7 +203,8 @@ pub struct Applied {
 /// The result of a command, or a batch of commands, that went through.
 #[derive(Debug)]
 pub struct Executed {
-    /// The organization after the commands (revision bumped once), compiled.
+    /// The organization after the commands (revision bumped once), compiled; the snapshot
+    /// it started from when nothing changed.
     pub snapshot: Snapshot,
     /// One entry per command, in order.
     pub applied: Vec<Applied>,
@@ -218,6 +219,12 @@ impl Executed {
 
     pub fn revision(&self) -> u64 {
         self.snapshot.revision()
+    }
+
+    /// Whether the batch changed anything (a batch that did not keeps the revision, and
+    /// is neither committed nor audited).
+    pub fn changed(&self) -> bool {
+        !self.effects.is_empty() || self.applied.iter().any(|a| !a.changes.is_empty())
     }
 
     /// Every row change of the batch, in order.
@@ -281,9 +288,7 @@ pub fn execute_all(
             if !allowed {
                 return Err(BatchError {
                     index,
-                    error: DomainError::Forbidden {
-                        action: action.to_string(),
-                    },
+                    error: catalog.forbidden(action),
                 });
             }
         }
@@ -313,6 +318,15 @@ pub fn execute_all(
             action,
             changes,
             target,
+        });
+    }
+    // A batch that changes nothing (re-adding a member, deactivating a deactivated user)
+    // succeeds at the current revision: no new revision, nothing to check or record.
+    if effects.is_empty() && applied.iter().all(|a| a.changes.is_empty()) {
+        return Ok(Executed {
+            snapshot: before.clone(),
+            applied,
+            effects,
         });
     }
     state.revision = before.revision() + 1;

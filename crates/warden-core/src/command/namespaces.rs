@@ -114,9 +114,10 @@ fn set_keys(
     }
     let mut wanted = BTreeSet::new();
     for key in keys {
-        let perm = cx.catalog.namespace_permission(&key).ok_or_else(|| {
-            DomainError::UnknownNamespacePermission(key.chars().take(validate::MAX_NAME).collect())
-        })?;
+        let perm = cx
+            .catalog
+            .namespace_permission(&key)
+            .ok_or_else(|| cx.catalog.unknown_namespace_permission(&key))?;
         if perm.reserved && !operator {
             return Err(DomainError::ReservedNamespacePermission(key));
         }

@@ -77,6 +77,7 @@ impl AreaCommand for PolicyCommand {
                         name,
                     });
                 }
+                refuse_lookalike(cx.state, &name, None)?;
                 let rules = resolve_rules(cx.catalog, cx.state, cx.now, rules)?;
                 let policy = AccessPolicy {
                     id: PolicyId::from(cx.new_id(PolicyId::PREFIX)),
@@ -113,6 +114,8 @@ impl AreaCommand for PolicyCommand {
                         kind: "policy",
                         name,
                     });
+                } else if name != current.name {
+                    refuse_lookalike(cx.state, &name, Some(&current.id))?;
                 }
                 let id = current.id.to_string();
                 let now = cx.now;
@@ -211,14 +214,12 @@ fn resolve_rules(
             ));
         }
         let mut roles: Vec<String> = Vec::with_capacity(rule.roles.len());
-        for role in rule.roles {
-            if catalog.role(&role).is_none() {
-                return Err(DomainError::UnknownRole(
-                    role.chars().take(validate::MAX_NAME).collect(),
-                ));
-            }
-            if !roles.contains(&role) {
-                roles.push(role);
+        for name in rule.roles {
+            let role = catalog
+                .find_role(&name)
+                .ok_or_else(|| catalog.unknown_role(&name))?;
+            if !roles.contains(&role.id) {
+                roles.push(role.id.clone());
             }
         }
         out.push(Rule {
@@ -228,4 +229,26 @@ fn resolve_rules(
         });
     }
     Ok(out)
+}
+
+/// Refuses a policy name a reader could mistake for another policy's (`admin` spelt with a
+/// Cyrillic `а` beside the default `admin`). `replaced`: the policy being replaced.
+fn refuse_lookalike(
+    state: &OrgState,
+    name: &str,
+    replaced: Option<&PolicyId>,
+) -> Result<(), DomainError> {
+    let others = state
+        .policies
+        .values()
+        .filter(|p| Some(&p.id) != replaced)
+        .map(|p| p.name.as_str());
+    match validate::resembled(name, others) {
+        Some(other) => Err(DomainError::Confusable {
+            kind: "policy",
+            name: name.to_string(),
+            resembles: other.to_string(),
+        }),
+        None => Ok(()),
+    }
 }

@@ -88,9 +88,7 @@ impl Snapshot {
                 Ok(set)
             }
             Some(ResolvedAction::Alias(set)) => Ok(*set),
-            None => Err(DomainError::UnknownAction(
-                action.chars().take(crate::validate::MAX_NAME).collect(),
-            )),
+            None => Err(self.catalog.unknown_action(action)),
         }
     }
 
@@ -168,11 +166,7 @@ impl Snapshot {
             .iter()
             .position(|p| p.key == key)
             .filter(|&i| i < 32)
-            .ok_or_else(|| {
-                DomainError::UnknownNamespacePermission(
-                    key.chars().take(crate::validate::MAX_NAME).collect(),
-                )
-            })?;
+            .ok_or_else(|| self.catalog.unknown_namespace_permission(key))?;
         let Some(entry) = self.entry(principal) else {
             return Ok(Decision::deny(DenyReason::UnknownPrincipal));
         };
@@ -239,5 +233,191 @@ impl Snapshot {
         }
         out.sort();
         Ok(out)
+    }
+}
+
+/// A decision told as a person would want it told: what grants the action, or what is
+/// missing and the smallest change that would allow it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    pub decision: Decision,
+    /// The catalog's roles that contain the action, narrowest first (empty for a namespace
+    /// question).
+    pub roles_with_action: Vec<String>,
+    /// One paragraph: the decision, what it rests on, and what would change it.
+    pub summary: String,
+}
+
+/// `policy `p`, rule 2, through group `eng``: where a grant comes from.
+fn origin(source: &GrantSource) -> String {
+    let group = source
+        .via_group
+        .as_ref()
+        .map(|g| format!(", through group `{}`", g.name))
+        .unwrap_or_default();
+    format!(
+        "policy `{}`, rule {}{group}",
+        source.policy_name,
+        source.rule_index + 1
+    )
+}
+
+/// `a`, `b` and `c`.
+fn listed(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+impl Snapshot {
+    /// How a person names a principal: a user by email, a service account by name.
+    fn display_name(&self, principal: &str) -> String {
+        let state = &self.state;
+        state
+            .users
+            .get(principal)
+            .map(|u| u.email.clone())
+            .or_else(|| {
+                state
+                    .service_accounts
+                    .get(principal)
+                    .map(|s| s.name.clone())
+            })
+            .unwrap_or_else(|| principal.to_string())
+    }
+
+    /// [`Snapshot::decide`] with its explanation.
+    pub fn explain(
+        &self,
+        principal: &str,
+        action: &str,
+        now: Timestamp,
+    ) -> Result<Explanation, DomainError> {
+        let decision = self.decide(principal, action, now)?;
+        let roles_with_action = self.catalog.roles_with(action);
+        let who = self.display_name(principal);
+        let kind = if self
+            .principal(principal)
+            .is_some_and(|p| p.user().is_none())
+        {
+            "service account"
+        } else {
+            "user"
+        };
+        let grants = |sources: &[GrantSource]| -> String {
+            sources
+                .iter()
+                .map(|s| format!("`{}` ({})", s.role_id, origin(s)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let summary = match decision.reason {
+            None => format!(
+                "allowed: `{who}` holds {}, which grants `{action}`",
+                grants(&decision.granted_by)
+            ),
+            Some(DenyReason::PrincipalInactive) if !decision.granted_by.is_empty() => format!(
+                "denied: would be granted by {}, but the {kind} is deactivated",
+                grants(&decision.granted_by)
+            ),
+            Some(DenyReason::PrincipalInactive) => format!(
+                "denied: the {kind} `{who}` is deactivated, and no role it holds grants `{action}`"
+            ),
+            Some(DenyReason::UnknownPrincipal) => {
+                format!("denied: this organization has no user or service account `{who}`")
+            }
+            Some(_) => {
+                let mut held = Vec::new();
+                if let Some(entry) = self.entry(principal) {
+                    self.for_each_grant(principal, entry, now, |source, _, _| {
+                        held.push(source());
+                    });
+                }
+                let names: Vec<&str> = roles_with_action.iter().map(String::as_str).collect();
+                let holds = if held.is_empty() {
+                    format!("`{who}` holds no role")
+                } else {
+                    format!("`{who}` holds {}", grants(&held))
+                };
+                let remedy = roles_with_action
+                    .first()
+                    .map(|role| {
+                        format!(
+                            "; a rule granting `{role}` to `{who}`, or to a group they are in, would allow it"
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "denied: no policy grants `{action}` to `{who}`; the roles that contain it are {}; {holds}{remedy}",
+                    if names.is_empty() { "none".to_string() } else { listed(&names) }
+                )
+            }
+        };
+        Ok(Explanation {
+            decision,
+            roles_with_action,
+            summary,
+        })
+    }
+
+    /// [`Snapshot::decide_namespace`] with its explanation: the keys held and where from.
+    pub fn explain_namespace(
+        &self,
+        principal: &str,
+        namespace: &str,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Explanation, DomainError> {
+        let decision = self.decide_namespace(principal, namespace, key, now)?;
+        let who = self.display_name(principal);
+        let held: Vec<&str> = InlineId::new(principal)
+            .and_then(|user| {
+                self.namespace_keys
+                    .get(namespace)
+                    .and_then(|users| users.get(&user))
+            })
+            .map(|bits| {
+                self.catalog
+                    .namespace_permissions()
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i < 32 && bits & (1 << i) != 0)
+                    .map(|(_, p)| p.key.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let holds = if held.is_empty() {
+            format!("`{who}` holds no key in `{namespace}`")
+        } else {
+            format!(
+                "`{who}` holds {} in `{namespace}` through namespace grants",
+                listed(&held)
+            )
+        };
+        let summary = match decision.reason {
+            None if self.is_org_admin(principal, now) => {
+                format!("allowed: `{who}` is an org admin: holds every key in every namespace")
+            }
+            None => format!("allowed: {holds}"),
+            Some(DenyReason::PrincipalInactive) => {
+                format!("denied: `{who}` is deactivated")
+            }
+            Some(DenyReason::UnknownPrincipal) => {
+                format!("denied: this organization has no user or service account `{who}`")
+            }
+            // Told as a namespace where the principal holds no key: a caller who may not list
+            // namespaces is not to learn which exist (one who may is told before this).
+            Some(_) => format!(
+                "denied: {holds}; a namespace grant of `{key}` in `{namespace}` to `{who}` (or the org admin role) would allow it"
+            ),
+        };
+        Ok(Explanation {
+            decision,
+            roles_with_action: Vec::new(),
+            summary,
+        })
     }
 }

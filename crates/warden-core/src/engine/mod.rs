@@ -29,7 +29,7 @@ use imbl::shared_ptr::DefaultSharedPtr;
 use imbl::{GenericHashMap, OrdSet};
 use rustc_hash::FxBuildHasher;
 
-pub use self::decision::{Decision, DenyReason, GrantSource, GroupRef};
+pub use self::decision::{Decision, DenyReason, Explanation, GrantSource, GroupRef};
 use self::inline_id::InlineId;
 use self::rule_index::{IndexedRule, RuleIndex};
 use self::table::{Entry, PrincipalTable, SetTable};
@@ -184,9 +184,7 @@ impl Snapshot {
         match self.catalog.resolve(action) {
             Some(ResolvedAction::Action(id)) => Ok(held.contains(id)),
             Some(ResolvedAction::Alias(set)) => Ok(held.contains_all(set)),
-            None => Err(DomainError::UnknownAction(
-                action.chars().take(crate::validate::MAX_NAME).collect(),
-            )),
+            None => Err(self.catalog.unknown_action(action)),
         }
     }
 

@@ -64,6 +64,8 @@ error_codes! {
     MethodNotAllowed = ("method_not_allowed", 405, "Method not allowed"),
     /// A group, policy, namespace, cluster or user email already exists.
     DuplicateName = ("duplicate_name", 409, "Name already taken"),
+    /// A name a reader could mistake for an existing one (Unicode confusables).
+    ConfusableName = ("confusable_name", 409, "Name resembles another"),
     /// The change would leave no active admin.
     LastAdmin = ("last_admin", 409, "Last admin"),
     /// Legacy groups cannot be deleted or renamed.
@@ -94,6 +96,9 @@ error_codes! {
     UnknownAction = ("unknown_action", 422, "Unknown action"),
     /// A namespace permission key that does not exist.
     UnknownNamespacePermission = ("unknown_namespace_permission", 422, "Unknown namespace permission"),
+    /// A namespace that does not exist, asked about by a caller who may list namespaces
+    /// (others are answered as for a namespace they hold no key in).
+    UnknownNamespace = ("unknown_namespace", 422, "Unknown namespace"),
     /// A default policy's rules must keep its roles.
     DefaultPolicyRolesFixed = ("default_policy_roles_fixed", 422, "Default policy roles are fixed"),
     /// A default policy must keep the rule naming its legacy group.

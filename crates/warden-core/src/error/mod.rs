@@ -2,6 +2,8 @@
 
 pub mod code;
 
+use crate::suggest::{closest, hint};
+
 pub use code::{Code, ErrorCode};
 
 /// Why a command or a question was refused. Nothing was changed when one is returned.
@@ -9,20 +11,56 @@ pub use code::{Code, ErrorCode};
 pub enum DomainError {
     #[error("{field}: {message}")]
     InvalidField { field: String, message: String },
-    #[error("{kind} `{id}` does not exist in this organization")]
-    NotFound { kind: &'static str, id: String },
+    #[error("{kind} `{id}` does not exist in this organization{}", hint(.did_you_mean))]
+    NotFound {
+        kind: &'static str,
+        id: String,
+        did_you_mean: Option<String>,
+    },
     #[error("a {kind} named `{name}` already exists in this organization")]
     Duplicate { kind: &'static str, name: String },
-    #[error("unknown role `{0}`")]
-    UnknownRole(String),
-    #[error("unknown {kind} `{id}`")]
-    UnknownPrincipal { kind: &'static str, id: String },
-    #[error("`{0}` is not a catalog action or alias")]
-    UnknownAction(String),
-    #[error("unknown namespace permission `{0}`")]
-    UnknownNamespacePermission(String),
-    #[error("this call needs the action `{action}`, which no policy grants to the caller")]
-    Forbidden { action: String },
+    #[error("the {kind} name `{name}` could be mistaken for the existing `{resembles}`; choose a name that looks different")]
+    Confusable {
+        kind: &'static str,
+        name: String,
+        resembles: String,
+    },
+    #[error("unknown role `{name}`{}", hint(.did_you_mean))]
+    UnknownRole {
+        name: String,
+        did_you_mean: Option<String>,
+    },
+    #[error("unknown {kind} `{id}`{}", hint(.did_you_mean))]
+    UnknownPrincipal {
+        kind: &'static str,
+        id: String,
+        did_you_mean: Option<String>,
+    },
+    #[error("`{name}` is not a catalog action or alias{}", hint(.did_you_mean))]
+    UnknownAction {
+        name: String,
+        did_you_mean: Option<String>,
+    },
+    #[error("unknown namespace permission `{key}`{}", hint(.did_you_mean))]
+    UnknownNamespacePermission {
+        key: String,
+        did_you_mean: Option<String>,
+    },
+    #[error("this organization has no namespace `{name}`{}", hint(.did_you_mean))]
+    UnknownNamespace {
+        name: String,
+        did_you_mean: Option<String>,
+    },
+    #[error(
+        "this call needs the action `{action}`, which no policy grants to the caller{}",
+        remedy(.roles)
+    )]
+    Forbidden {
+        action: String,
+        /// The catalog's roles that contain the action, narrowest first: a rule granting
+        /// one of them to the caller, or to a group they are in, would allow the call.
+        roles: Vec<String>,
+    },
     #[error("this change would leave the organization without an active admin")]
     LastAdmin,
     #[error(
@@ -55,10 +93,12 @@ impl ErrorCode for DomainError {
             DomainError::InvalidField { .. } => Code::InvalidField,
             DomainError::NotFound { .. } => Code::NotFound,
             DomainError::Duplicate { .. } => Code::DuplicateName,
-            DomainError::UnknownRole(_) => Code::UnknownRole,
+            DomainError::Confusable { .. } => Code::ConfusableName,
+            DomainError::UnknownRole { .. } => Code::UnknownRole,
             DomainError::UnknownPrincipal { .. } => Code::UnknownPrincipal,
-            DomainError::UnknownAction(_) => Code::UnknownAction,
-            DomainError::UnknownNamespacePermission(_) => Code::UnknownNamespacePermission,
+            DomainError::UnknownAction { .. } => Code::UnknownAction,
+            DomainError::UnknownNamespacePermission { .. } => Code::UnknownNamespacePermission,
+            DomainError::UnknownNamespace { .. } => Code::UnknownNamespace,
             DomainError::Forbidden { .. } => Code::Forbidden,
             DomainError::LastAdmin => Code::LastAdmin,
             DomainError::SelfPrivilegeChange => Code::SelfPrivilegeChange,
@@ -88,10 +128,31 @@ impl DomainError {
         }
     }
 
+    /// The known name closest to an unknown one ("did you mean …").
+    pub fn did_you_mean(&self) -> Option<&str> {
+        match self {
+            DomainError::NotFound { did_you_mean, .. }
+            | DomainError::UnknownRole { did_you_mean, .. }
+            | DomainError::UnknownPrincipal { did_you_mean, .. }
+            | DomainError::UnknownAction { did_you_mean, .. }
+            | DomainError::UnknownNamespacePermission { did_you_mean, .. }
+            | DomainError::UnknownNamespace { did_you_mean, .. } => did_you_mean.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The roles that would grant what the caller lacked, for `forbidden`.
+    pub fn roles(&self) -> &[String] {
+        match self {
+            DomainError::Forbidden { roles, .. } => roles,
+            _ => &[],
+        }
+    }
+
     /// The action the caller lacked, for `forbidden`.
     pub fn action(&self) -> Option<&str> {
         match self {
-            DomainError::Forbidden { action } => Some(action),
+            DomainError::Forbidden { action, .. } => Some(action),
             _ => None,
         }
     }
@@ -107,9 +168,47 @@ impl DomainError {
     pub fn not_found(kind: &'static str, id: &str) -> DomainError {
         DomainError::NotFound {
             kind,
-            id: id.chars().take(crate::validate::MAX_NAME).collect(),
+            id: cut(id),
+            did_you_mean: None,
         }
     }
+
+    /// `not_found`, with the closest of `known` names as a suggestion.
+    pub fn not_found_among<'a>(
+        kind: &'static str,
+        id: &str,
+        known: impl IntoIterator<Item = &'a str>,
+    ) -> DomainError {
+        DomainError::NotFound {
+            kind,
+            id: cut(id),
+            did_you_mean: closest(id, known),
+        }
+    }
+}
+
+/// The smallest change that would allow a refused call, as the end of its message.
+fn remedy(roles: &[String]) -> String {
+    match roles {
+        [] => String::new(),
+        [only] => format!(
+            "; a rule granting the role `{only}` to the caller, or to a group they are in, would allow it"
+        ),
+        [first, rest @ ..] => format!(
+            "; a rule granting the role `{first}` (or any of {}) to the caller, or to a group they are in, would allow it",
+            rest.iter()
+                .take(4)
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+                + if rest.len() > 4 { ", …" } else { "" }
+        ),
+    }
+}
+
+/// A name as quoted back in an error: cut to a sane length.
+pub(crate) fn cut(name: &str) -> String {
+    name.chars().take(crate::validate::MAX_NAME).collect()
 }
 
 /// A command of a batch was refused: which one, and why. Nothing of the batch was written.

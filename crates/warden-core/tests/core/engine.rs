@@ -58,7 +58,17 @@ fn default_deny() {
     );
     assert_eq!(
         snap.check(u.as_str(), "cks.clusters.fly", now).unwrap_err(),
-        DomainError::UnknownAction("cks.clusters.fly".into())
+        DomainError::UnknownAction {
+            name: "cks.clusters.fly".into(),
+            did_you_mean: None
+        }
+    );
+    // A typo is answered with the action meant.
+    let typo = snap.check(u.as_str(), "cks.cluster.list", now).unwrap_err();
+    assert_eq!(typo.did_you_mean(), Some("cks.clusters.list"));
+    assert_eq!(
+        typo.to_string(),
+        "`cks.cluster.list` is not a catalog action or alias; did you mean `cks.clusters.list`?"
     );
 }
 
@@ -230,12 +240,12 @@ fn commands_are_authorized_by_the_engine() {
         description: String::new(),
     };
     let err = org.run(&actor, create()).unwrap_err();
-    assert_eq!(
-        err,
-        DomainError::Forbidden {
-            action: "iam.groups.create".into()
-        }
-    );
+    assert!(matches!(&err, DomainError::Forbidden { action, .. } if action == "iam.groups.create"));
+    // The refusal names the role that would allow it, narrowest first.
+    assert_eq!(err.roles().first().map(String::as_str), Some("iam-admin"));
+    assert!(err.to_string().contains(
+        "a rule granting the role `iam-admin` to the caller, or to a group they are in, would allow it"
+    ), "{err}");
     org.join("read", &u);
     assert_eq!(
         org.run(&Actor::user(u.clone()), create())
@@ -262,7 +272,8 @@ fn names_resolve_to_ids_in_commands_and_reads() {
         warden_core::resolve::group(org.state(), "nope").unwrap_err(),
         DomainError::NotFound {
             kind: "group",
-            id: "nope".into()
+            id: "nope".into(),
+            did_you_mean: None
         }
     );
     let err = org

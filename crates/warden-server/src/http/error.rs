@@ -45,6 +45,10 @@ pub enum ApiError {
     /// A query or path parameter that cannot be parsed or is out of range.
     #[error("{field}: {message}")]
     InvalidParameter { field: String, message: String },
+    /// A part of the request that is out of range, told in words a person reads (the field's
+    /// path is in `field`, not in the message).
+    #[error("{detail}")]
+    Described { field: String, detail: String },
 }
 
 impl From<DomainError> for ApiError {
@@ -66,13 +70,21 @@ impl ErrorCode for ApiError {
             ApiError::HeadersTooLarge => Code::RequestHeadersTooLarge,
             ApiError::NoRoute => Code::NoSuchEndpoint,
             ApiError::MethodNotAllowed => Code::MethodNotAllowed,
-            ApiError::InvalidParameter { .. } => Code::InvalidField,
+            ApiError::InvalidParameter { .. } | ApiError::Described { .. } => Code::InvalidField,
             ApiError::At { error, .. } => error.error_code(),
         }
     }
 }
 
 impl ApiError {
+    /// `invalid_field` for `field`, with a message that stands on its own.
+    pub fn described(field: &str, detail: impl Into<String>) -> ApiError {
+        ApiError::Described {
+            field: field.to_string(),
+            detail: detail.into(),
+        }
+    }
+
     pub fn parameter(field: &str, message: impl Into<String>) -> ApiError {
         ApiError::InvalidParameter {
             field: field.to_string(),
@@ -95,8 +107,17 @@ impl ApiError {
             ),
             ApiError::UnknownField { field }
             | ApiError::InvalidParameter { field, .. }
+            | ApiError::Described { field, .. }
             | ApiError::At { field, .. } => (Some(field.clone()), None, None),
             _ => (None, None, None),
+        };
+        let (did_you_mean, roles) = match self {
+            ApiError::Service(e) => (e.did_you_mean().map(str::to_string), e.roles().to_vec()),
+            ApiError::At { error, .. } => (
+                error.did_you_mean().map(str::to_string),
+                error.roles().to_vec(),
+            ),
+            _ => (None, Vec::new()),
         };
         Problem {
             problem_type: format!("urn:warden:problem:{}", code.name()),
@@ -108,6 +129,8 @@ impl ApiError {
             field,
             action,
             revision,
+            did_you_mean,
+            roles,
         }
     }
 }

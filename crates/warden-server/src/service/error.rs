@@ -69,6 +69,16 @@ impl ServiceError {
         self.domain().and_then(DomainError::action)
     }
 
+    /// The roles that would have allowed the call, for `forbidden`.
+    pub fn roles(&self) -> &[String] {
+        self.domain().map_or(&[], DomainError::roles)
+    }
+
+    /// The closest known name, for an unknown one.
+    pub fn did_you_mean(&self) -> Option<&str> {
+        self.domain().and_then(DomainError::did_you_mean)
+    }
+
     /// The server's current revision, for `revision_not_reached`.
     pub fn revision(&self) -> Option<u64> {
         match self {

@@ -190,10 +190,10 @@ impl Service {
 
     fn entry(&self, org: &OrgId) -> Result<Arc<OrgEntry>, ServiceError> {
         self.orgs.load().get(org).cloned().ok_or_else(|| {
-            ServiceError::Domain(warden_core::DomainError::NotFound {
-                kind: "organization",
-                id: org.to_string(),
-            })
+            ServiceError::Domain(warden_core::DomainError::not_found(
+                "organization",
+                org.as_str(),
+            ))
         })
     }
 
@@ -369,9 +369,7 @@ impl Service {
         }
         self.record_refusal(&caller.org, &caller.actor(), action, "", "forbidden")
             .await;
-        Err(ServiceError::Domain(warden_core::DomainError::Forbidden {
-            action: action.to_string(),
-        }))
+        Err(ServiceError::Domain(self.catalog().forbidden(action)))
     }
 
     /// Creates an organization with its first admin and a personal token for that admin, in

@@ -114,6 +114,18 @@ impl Service {
         true
     }
 
+    /// After a name this server does not know (a principal asked about by email): on
+    /// SQLite another process may have just written it. Looks at the store as
+    /// [`Service::poll_after_miss`] does and answers the organization as now served, or
+    /// `None` when there was nothing to look at.
+    pub async fn refresh_after_miss(&self, org: &OrgId) -> Option<Arc<CompiledOrg>> {
+        if self.poll_after_miss().await {
+            self.compiled(org)
+        } else {
+            None
+        }
+    }
+
     /// Listens for other servers' commits (PostgreSQL) until the task is dropped: catches up
     /// with each organization it is told of, and with all of them after (re)connecting.
     /// Returns at once on SQLite.

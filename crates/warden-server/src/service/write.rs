@@ -252,6 +252,13 @@ impl Service {
                 write.commands.clone(),
                 &mut ctx,
             ) {
+                Ok(executed) if !executed.changed() => {
+                    // Nothing to commit or audit: success at the current revision.
+                    answers.push(Ok(Written {
+                        compiled: Arc::clone(&latest),
+                        targets: executed.applied.iter().map(|a| a.target.clone()).collect(),
+                    }));
+                }
                 Ok(executed) => {
                     let revision = executed.revision();
                     let Executed {

@@ -1,9 +1,11 @@
 //! Every change and every refused management call is in the audit log, recorded before the
 //! call is answered.
 
-use warden_client::model::{ChangeOp, GroupInput, Outcome};
+use warden_client::model::{
+    ChangeOp, GroupInput, Outcome, PolicyInput, PrincipalInput, PrincipalKind, RuleInput,
+};
 
-use crate::common::{problem_of, Server};
+use crate::common::{on_both_backends, problem_of, Server};
 
 #[tokio::test]
 async fn changes_and_denials_are_audited_before_the_answer() {
@@ -156,4 +158,109 @@ async fn a_paging_cursor_that_cannot_name_an_event_is_a_bad_parameter() {
         on(Server::start_on(store, None, crate::common::settings()).await).await;
     })
     .await;
+}
+
+/// Issue 12, items 2 and 5: every kind of refusal is in the audit log by the time it is
+/// answered, and a secret pasted where an id belongs is never written there.
+#[tokio::test]
+async fn every_kind_of_refusal_is_audited_before_its_answer() {
+    on_both_backends(|s| async move {
+        let admin = &s.admin_client;
+        let (_, nobody) = s.user("nobody@acme.test").await;
+        let group = |name: &str| GroupInput {
+            name: name.into(),
+            description: String::new(),
+        };
+        admin.create_group(&group("Ops")).await.unwrap();
+        admin
+            .create_policy(&PolicyInput {
+                name: "ops".into(),
+                description: String::new(),
+                rules: vec![RuleInput {
+                    principal: PrincipalInput {
+                        kind: PrincipalKind::Group,
+                        id: "ops".into(),
+                    },
+                    roles: vec!["cks-viewer".into()],
+                    expires_at: None,
+                }],
+            })
+            .await
+            .unwrap();
+        // Each refusal is read back at once: recorded before it was answered.
+        let nobody_client = s.client(&nobody);
+        audited(
+            admin,
+            nobody_client.create_group(&group("x")).await,
+            "forbidden",
+        )
+        .await;
+        audited(
+            admin,
+            admin.delete_group("read").await,
+            "legacy_group_protected",
+        )
+        .await;
+        audited(
+            admin,
+            admin.delete_policy("admin").await,
+            "default_policy_protected",
+        )
+        .await;
+        audited(
+            admin,
+            admin.create_group(&group("OPS")).await,
+            "duplicate_name",
+        )
+        .await;
+        audited(admin, admin.delete_group("Ops").await, "group_in_use").await;
+        audited(
+            admin,
+            admin.create_group(&group("-x")).await,
+            "invalid_field",
+        )
+        .await;
+        // A token's secret pasted into `DELETE /v1/tokens/{id}` by someone who may not
+        // delete tokens: refused, audited, and redacted.
+        let (status, _, _) = s
+            .raw(
+                reqwest::Method::DELETE,
+                &format!("/v1/tokens/{}", s.admin_token),
+                Some(&nobody),
+                None,
+            )
+            .await;
+        assert!((400..500).contains(&status), "{status}");
+        let all =
+            serde_json::to_string(&admin.audit_events(Some(1000), None).await.unwrap()).unwrap();
+        assert!(!all.contains(&s.admin_token));
+        assert!(
+            !all.contains(&s.admin_token[4..]),
+            "no part of the secret after its prefix"
+        );
+        assert!(
+            all.contains("wdn_[redacted]"),
+            "the refusal is audited, redacted"
+        );
+    })
+    .await;
+}
+
+/// `result` is a refusal with `code`, and the newest audit events already hold it.
+async fn audited<T: std::fmt::Debug>(
+    admin: &warden_client::Client,
+    result: Result<T, warden_client::ClientError>,
+    code: &str,
+) {
+    let Err(warden_client::ClientError::Api(problem)) = result else {
+        panic!("{code}: expected a refusal, got {result:?}");
+    };
+    assert_eq!(problem.code, code);
+    let events = admin.audit_events(Some(3), None).await.unwrap().items;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.outcome == Outcome::Denied && e.error_code.as_deref() == Some(code)),
+        "{code} is audited before it is answered: {events:?}"
+    );
 }

@@ -5,7 +5,9 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::common::{assert_problem, Server};
+use warden_client::model::{GroupInput, PolicyInput, PrincipalInput, PrincipalKind, RuleInput};
+
+use crate::common::{assert_problem, on_both_backends, problem_of, Server};
 
 #[tokio::test]
 async fn bad_input_gets_problem_details_and_changes_nothing() {
@@ -418,4 +420,90 @@ async fn over_long_targets_and_headers_get_problem_documents() {
         .await;
     assert_problem(status, &problem, 431, "request_headers_too_large");
     assert_eq!(headers["content-type"], "application/problem+json");
+}
+
+/// Issue 12, item 4: names as people write them. Group names keep their case and are unique
+/// without it; roles are found by display name; names are NFC and refuse invisible
+/// characters; a name that could be mistaken for another is refused, naming it.
+#[tokio::test]
+async fn names_keep_their_case_and_none_may_deceive() {
+    on_both_backends(|s| async move {
+        let admin = &s.admin_client;
+        let group = |name: &str| GroupInput {
+            name: name.into(),
+            description: String::new(),
+        };
+        let created = admin.create_group(&group("Engineering")).await.unwrap();
+        assert_eq!(created.item.unwrap().name, "Engineering");
+        problem_of(
+            admin.create_group(&group("engineering")).await,
+            409,
+            "duplicate_name",
+        );
+        assert_eq!(
+            admin.group("ENGINEERING").await.unwrap().name,
+            "Engineering"
+        );
+        // A look-alike: a zero for an `O`.
+        admin.create_group(&group("Ops")).await.unwrap();
+        let lookalike = problem_of(
+            admin.create_group(&group("0ps")).await,
+            409,
+            "confusable_name",
+        );
+        assert!(lookalike.detail.contains("`Ops`"), "{}", lookalike.detail);
+
+        let policy = |name: &str, role: &str| PolicyInput {
+            name: name.into(),
+            description: String::new(),
+            rules: vec![RuleInput {
+                principal: PrincipalInput {
+                    kind: PrincipalKind::Group,
+                    id: "engineering".into(),
+                },
+                roles: vec![role.into()],
+                expires_at: None,
+            }],
+        };
+        // A role by its display name, in any case, is stored by id.
+        let written = admin
+            .create_policy(&policy("eng", "inference admin"))
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        assert_eq!(written.rules[0].roles, vec!["inference-admin".to_string()]);
+        // Invisible characters, alone or beside a real name, are refused.
+        for name in ["\u{200b}\u{200b}", "admin\u{200b}", "eng\u{202e}"] {
+            let problem = problem_of(
+                admin.create_policy(&policy(name, "cks-viewer")).await,
+                422,
+                "invalid_field",
+            );
+            assert_eq!(problem.field.as_deref(), Some("name"));
+        }
+        // Cyrillic `а` for Latin `a`, beside the default `admin` policy.
+        let cyrillic = problem_of(
+            admin
+                .create_policy(&policy("\u{430}dmin", "cks-viewer"))
+                .await,
+            409,
+            "confusable_name",
+        );
+        assert!(cyrillic.detail.contains("`admin`"), "{}", cyrillic.detail);
+        // One name however its accent was typed.
+        let composed = admin
+            .create_policy(&policy("Caf\u{e9}", "cks-viewer"))
+            .await
+            .unwrap();
+        assert_eq!(composed.item.unwrap().name, "Caf\u{e9}");
+        problem_of(
+            admin
+                .create_policy(&policy("Cafe\u{301}", "cks-viewer"))
+                .await,
+            409,
+            "duplicate_name",
+        );
+    })
+    .await;
 }

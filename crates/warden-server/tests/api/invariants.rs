@@ -6,7 +6,7 @@ use warden_client::model::{
     RuleInput,
 };
 
-use crate::common::{problem_of, Server};
+use crate::common::{on_both_backends, problem_of, Server};
 
 #[tokio::test]
 async fn organization_invariants_hold_over_http() {
@@ -102,4 +102,88 @@ async fn organization_invariants_hold_over_http() {
         403,
         "reserved_namespace_permission",
     );
+}
+
+/// Issue 12, item 1: an admin cannot entrench themselves. Planting a redundant grant for
+/// oneself is refused at once (it changes nothing yet, but would outlive a demotion), and so
+/// is removing a rule that names oneself, whatever its effect.
+#[tokio::test]
+async fn an_admin_cannot_plant_a_grant_that_outlives_their_demotion() {
+    on_both_backends(|s| async move {
+        let admin = &s.admin_client;
+        let (second, second_token) = s.user("second@acme.test").await;
+        admin
+            .add_group_member("admin", second.as_str())
+            .await
+            .unwrap();
+        let second_client = s.client(&second_token);
+        let self_grant = PolicyInput {
+            name: "insurance".into(),
+            description: String::new(),
+            rules: vec![RuleInput {
+                principal: PrincipalInput {
+                    kind: PrincipalKind::User,
+                    id: "second@acme.test".into(),
+                },
+                roles: [
+                    "iam-admin",
+                    "access-token-admin",
+                    "cks-admin",
+                    "inference-admin",
+                    "object-storage-admin",
+                ]
+                .map(String::from)
+                .to_vec(),
+                expires_at: None,
+            }],
+        };
+        let before = s.revision();
+        problem_of(
+            second_client.create_policy(&self_grant).await,
+            403,
+            "self_privilege_change",
+        );
+        assert_eq!(s.revision(), before, "nothing was written");
+        // So the demotion that follows holds.
+        admin
+            .remove_group_member("admin", second.as_str())
+            .await
+            .unwrap();
+        let whoami = second_client.whoami().await.unwrap();
+        assert!(!whoami.user.unwrap().is_org_admin);
+        assert!(!whoami.actions.iter().any(|a| a == "iam.policies.create"));
+
+        // A rule naming oneself may not be removed either, even when it is redundant.
+        admin
+            .add_group_member("admin", second.as_str())
+            .await
+            .unwrap();
+        admin
+            .create_policy(&PolicyInput {
+                name: "viewer".into(),
+                ..self_grant.clone()
+            })
+            .await
+            .unwrap();
+        problem_of(
+            second_client.delete_policy("viewer").await,
+            403,
+            "self_privilege_change",
+        );
+        // Every refusal above is in the audit log, with its code.
+        let events = admin.audit_events(Some(100), None).await.unwrap().items;
+        let refused: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e.error_code.as_deref())
+            .collect();
+        assert_eq!(
+            refused
+                .iter()
+                .filter(|c| **c == "self_privilege_change")
+                .count(),
+            2,
+            "{refused:?}"
+        );
+    })
+    .await;
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use tokio::task::JoinSet;
 use warden_client::model::{GroupInput, Outcome};
 
-use crate::common::{assert_problem, Server};
+use crate::common::{assert_problem, on_both_backends, Server};
 
 fn group(name: &str) -> GroupInput {
     GroupInput {
@@ -132,4 +132,54 @@ async fn a_refused_write_in_a_batch_leaves_its_neighbours_alone_and_is_audited()
         .filter(|e| e.error_code.as_deref() == Some("duplicate_name"))
         .count();
     assert_eq!(duplicates_audited, 3);
+}
+
+/// Spec 7.7: a write that changes nothing (re-adding a member, deactivating a deactivated
+/// user, a policy replaced by itself) succeeds at the current revision, writes no revision
+/// and is not audited as a change.
+#[tokio::test]
+async fn a_write_that_changes_nothing_keeps_the_revision_and_is_not_audited() {
+    on_both_backends(|s: Server| async move {
+        let (bob, _) = s.user("bob@acme.test").await;
+        s.admin_client.create_group(&group("team")).await.unwrap();
+        let added = s
+            .admin_client
+            .add_group_member("team", bob.as_str())
+            .await
+            .unwrap();
+        let deactivated = s.admin_client.deactivate_user(bob.as_str()).await.unwrap();
+        let events_before = s.admin_client.audit_events(Some(100), None).await.unwrap();
+        let again = s
+            .admin_client
+            .add_group_member("team", "bob@acme.test")
+            .await
+            .unwrap();
+        assert_eq!(again.revision, deactivated.revision, "no new revision");
+        assert!(again.revision > added.revision);
+        let again = s.admin_client.deactivate_user(bob.as_str()).await.unwrap();
+        assert_eq!(again.revision, deactivated.revision);
+        assert_eq!(
+            again.item.unwrap().status,
+            warden_client::model::UserStatus::Deactivated
+        );
+        assert_eq!(
+            s.service
+                .organization(&s.org)
+                .await
+                .unwrap()
+                .unwrap()
+                .revision(),
+            deactivated.revision
+        );
+        let events_after = s.admin_client.audit_events(Some(100), None).await.unwrap();
+        assert_eq!(
+            events_after.items.len(),
+            events_before.items.len(),
+            "nothing audited as a change"
+        );
+        // A real change still moves on.
+        let changed = s.admin_client.reactivate_user(bob.as_str()).await.unwrap();
+        assert_eq!(changed.revision, deactivated.revision + 1);
+    })
+    .await;
 }

@@ -21,7 +21,8 @@ pub struct CheckArgs {
     /// Ask about a namespace permission in this namespace.
     #[arg(long)]
     pub namespace: Option<String>,
-    /// Show which policies, rules, groups and roles grant the action.
+    /// Explain the decision: which policies, rules, groups and roles grant the action, or
+    /// which roles contain it and the smallest change that would allow it.
     #[arg(long)]
     pub explain: bool,
     /// Answer from a state at least this new (the revision a write returned).
@@ -89,23 +90,13 @@ pub async fn who_can(client: &Client, o: Output, args: WhoCanArgs) -> Result<(),
     })
 }
 
-/// A principal as the check API wants it (an id): an email is looked up, `me` is the caller.
-async fn principal_id(client: &Client, principal: &str) -> Result<String, CliError> {
-    if principal == "me" {
-        return Ok(client.whoami().await?.principal.id);
-    }
-    if principal.contains('@') {
-        return Ok(client.user(principal).await?.id);
-    }
-    Ok(principal.to_string())
-}
-
 /// `warden check`: DENY is an answer, told to the shell as [`Outcome::Denied`].
 pub async fn check(client: &Client, o: Output, args: CheckArgs) -> Result<Outcome, CliError> {
-    let principal = principal_id(client, &args.principal).await?;
+    // The server takes an id, an email or `me` alike (and answers an unknown one with a
+    // problem, exit code 1, not a denial).
     let request = CheckRequest {
         checks: vec![CheckQuestion {
-            principal,
+            principal: args.principal.clone(),
             action: args.action.clone(),
             namespace: args.namespace.clone(),
             explain: args.explain,
@@ -132,18 +123,18 @@ pub async fn check(client: &Client, o: Output, args: CheckArgs) -> Result<Outcom
         }
         pairs.push(("Revision", r.revision.to_string()));
         text.push_str(&details(&pairs));
-        if let Some(sources) = &result.granted_by {
-            if sources.is_empty() {
-                text.push_str(if result.allowed {
-                    "\nAllowed by the user's namespace permissions (the API does not explain \
-                     namespace decisions).\n"
-                } else {
-                    "\nNo policy grants this action.\n"
-                });
+        if let Some(explanation) = &result.explanation {
+            text.push('\n');
+            text.push_str(&table::clean(explanation));
+            text.push('\n');
+        }
+        if let Some(sources) = result.granted_by.as_ref().filter(|s| !s.is_empty()) {
+            text.push_str(if result.allowed {
+                "\nGranted by:\n"
             } else {
-                text.push_str("\nGranted by:\n");
-                text.push_str(&grant_table(sources));
-            }
+                "\nWould be granted by:\n"
+            });
+            text.push_str(&grant_table(sources));
         }
         text
     })?;

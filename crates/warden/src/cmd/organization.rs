@@ -310,11 +310,17 @@ async fn add_user_to(
 /// Names the group of a refused membership, which is what an operator mistypes.
 fn add_user_error(e: &ServiceError, args: &OrgAddUserArgs) -> CliError {
     if let ServiceError::Batch(batch) = e {
-        if let DomainError::NotFound { kind: "group", id } = &batch.error {
+        if let DomainError::NotFound {
+            kind: "group",
+            id,
+            did_you_mean,
+        } = &batch.error
+        {
             return CliError::message(format!(
-                "{}: no group `{id}` in `{}`: nothing was written",
+                "{}: no group `{id}` in `{}`{}: nothing was written",
                 e.error_code().name(),
-                args.org
+                args.org,
+                warden_core::suggest::hint(did_you_mean)
             ));
         }
     }

@@ -334,12 +334,31 @@ fn decisions(j: &Journey, revision: &str) {
         "{}",
         explained.stdout
     );
+    assert!(
+        explained.stdout.contains("allowed: `ada@example.com` holds `iam-admin` (policy `admin`, rule 1, through group `admin`)"),
+        "{}",
+        explained.stdout
+    );
     let grant_row = explained
         .stdout
-        .lines()
-        .find(|l| l.contains("iam-admin"))
+        .split("Granted by:")
+        .nth(1)
+        .and_then(|table| table.lines().find(|l| l.contains("iam-admin")))
         .unwrap_or_else(|| panic!("{}", explained.stdout));
     assert!(grant_row.starts_with("admin "), "{grant_row}");
+    // A typo is an error (exit code 1) with the name meant, never a denial (exit code 3).
+    let typo = cli(&["check", "ada@example.com", "iam.users.invit"]).expect_code(1);
+    assert!(
+        typo.stderr.contains("did you mean `iam.users.invite`?"),
+        "{}",
+        typo.stderr
+    );
+    let stranger = cli(&["check", "ada@exmple.com", "iam.users.invite"]).expect_code(1);
+    assert!(
+        stranger.stderr.contains("unknown_principal"),
+        "{}",
+        stranger.stderr
+    );
     let explained = cli(&["check", "me", "iam.users.invite", "--explain", "-o", "json"])
         .expect_code(0)
         .json();
@@ -360,12 +379,8 @@ fn decisions(j: &Journey, revision: &str) {
         revision,
     ])
     .expect_code(0);
-    let unknown = cli(&["check", "usr_nobody", "iam.users.list"]).expect_code(3);
-    assert!(
-        unknown.stdout.contains("unknown_principal"),
-        "{}",
-        unknown.stdout
-    );
+    // An unknown principal is an error in the question (exit code 1), not a denial.
+    cli(&["check", "usr_nobody", "iam.users.list"]).fails_with("422 unknown_principal");
     cli(&["check", "me", "no.such.action"]).fails_with("422 unknown_action");
     let who = cli(&["who-can", "iam.users.invite", "-o", "json"])
         .ok()

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warden_client::model as m;
-use warden_core::{DenyReason, DomainError, PrincipalId, Timestamp};
+use warden_core::engine::Explanation;
+use warden_core::suggest::closest;
+use warden_core::{resolve, DenyReason, DomainError, PrincipalId, Timestamp};
 
 use super::users::user;
 use super::{grant, principal, Answer};
@@ -91,6 +93,10 @@ struct CheckResultOut {
     reason: Option<m::DenyReason>,
     #[serde(skip_serializing_if = "Option::is_none")]
     granted_by: Option<Vec<m::GrantSource>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    roles_with_action: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -110,40 +116,93 @@ fn reason(reason: DenyReason) -> m::DenyReason {
     }
 }
 
+/// The id the engine knows a question's principal by: `me` is the caller, a user may be
+/// named by id or email, a service account by id. `None` when the organization has no such
+/// principal.
+fn subject<'q>(compiled: &CompiledOrg, caller: &Caller, named: &'q str) -> Option<Cow<'q, str>> {
+    if named == "me" {
+        return Some(Cow::Owned(caller.principal.as_str().to_string()));
+    }
+    // The hot path: an id, found in the snapshot's table without touching the state.
+    if compiled.snapshot.principal(named).is_some() {
+        return Some(Cow::Borrowed(named));
+    }
+    resolve::acting_principal(compiled.snapshot.state(), named)
+        .map(|p| Cow::Owned(p.as_str().to_string()))
+}
+
+/// One question, answered for `principal` (an id the snapshot knows). `hide_namespaces`:
+/// the caller may not list namespaces, so a namespace that does not exist is answered as
+/// one where the principal holds no key.
 fn answer(
     compiled: &CompiledOrg,
+    principal: &str,
     question: &CheckQuestionIn<'_>,
+    hide_namespaces: bool,
     now: Timestamp,
 ) -> Result<CheckResultOut, DomainError> {
     let snapshot = &compiled.snapshot;
-    let (principal, action) = (question.principal.as_ref(), question.action.as_ref());
+    let action = question.action.as_ref();
+    let unknown_namespace = |name: &str| DomainError::UnknownNamespace {
+        name: name.chars().take(63).collect(),
+        did_you_mean: closest(
+            name,
+            snapshot
+                .state()
+                .namespaces
+                .values()
+                .map(|n| n.name.as_str()),
+        ),
+    };
+    let explained = |e: Explanation| CheckResultOut {
+        allowed: e.decision.allowed,
+        reason: e.decision.reason.map(reason),
+        granted_by: Some(e.decision.granted_by.into_iter().map(grant).collect()),
+        roles_with_action: Some(e.roles_with_action),
+        explanation: Some(e.summary),
+    };
     if let Some(namespace) = question.namespace.as_deref() {
-        let decision = snapshot.decide_namespace(principal, namespace, action, now)?;
-        return Ok(CheckResultOut {
-            allowed: decision.allowed,
-            reason: decision.reason.map(reason),
-            granted_by: question.explain.then(Vec::new),
+        let mut e = snapshot.explain_namespace(principal, namespace, action, now)?;
+        if e.decision.reason == Some(DenyReason::UnknownNamespace) {
+            if !hide_namespaces {
+                return Err(unknown_namespace(namespace));
+            }
+            e.decision.reason = Some(DenyReason::NamespacePermissionMissing);
+        }
+        return Ok(if question.explain {
+            CheckResultOut {
+                roles_with_action: None,
+                ..explained(e)
+            }
+        } else {
+            CheckResultOut {
+                allowed: e.decision.allowed,
+                reason: e.decision.reason.map(reason),
+                granted_by: None,
+                roles_with_action: None,
+                explanation: None,
+            }
         });
     }
     if question.explain {
-        let decision = snapshot.decide(principal, action, now)?;
-        return Ok(CheckResultOut {
-            allowed: decision.allowed,
-            reason: decision.reason.map(reason),
-            granted_by: Some(decision.granted_by.into_iter().map(grant).collect()),
-        });
+        return Ok(explained(snapshot.explain(principal, action, now)?));
     }
     let (allowed, denied) = snapshot.decide_quickly(principal, action, now)?;
     Ok(CheckResultOut {
         allowed,
         reason: denied.map(reason),
         granted_by: None,
+        roles_with_action: None,
+        explanation: None,
     })
 }
 
 /// Answers one or many authorization questions, optionally explained.
 ///
-/// Asking about oneself needs no action; asking about others needs `iam.permissions.list`.
+/// Asking about oneself (by id, email or `me`) needs no action; asking about others needs
+/// `iam.permissions.list`. A principal, action, key or namespace that does not exist is a
+/// 422 problem, not a denial, except that a caller who may not list namespaces is told
+/// nothing about which exist (an unknown namespace is a denial for them).
 #[utoipa::path(post, path = "/v1/authz/check", tag = "authz", request_body = m::CheckRequest,
     responses((status = 200, body = m::CheckResponse), Problems))]
 async fn check(
@@ -161,41 +220,79 @@ async fn check(
     }
     for (i, q) in request.checks.iter().enumerate() {
         if q.principal.is_empty() || q.principal.chars().count() > 254 {
-            return Err(ApiError::parameter(
+            return Err(ApiError::described(
                 &format!("checks[{i}].principal"),
-                "must be 1 to 254 characters",
+                format!("question {}: a principal is 1 to 254 characters", i + 1),
             ));
         }
         if q.namespace
             .as_deref()
             .is_some_and(|n| n.is_empty() || n.chars().count() > 63)
         {
-            return Err(ApiError::parameter(
+            return Err(ApiError::described(
                 &format!("checks[{i}].namespace"),
-                "must be 1 to 63 characters",
+                format!("question {}: a namespace is 1 to 63 characters", i + 1),
             ));
         }
     }
-    if request
-        .checks
-        .iter()
-        .any(|q| q.principal.as_ref() != caller.principal.as_str())
-    {
-        s.require(&caller, "iam.permissions.list").await?;
-    }
-    let compiled = match request.at_least_revision {
+    let mut compiled = match request.at_least_revision {
         Some(revision) => s.wait_for_revision(&caller.org, revision).await?,
         None => caller.compiled.clone(),
     };
+    // A principal this server does not know may have just been written by another process
+    // (`warden org add-user` on the same SQLite file): one look at the store, shared with
+    // every other miss, before calling it unknown.
+    let named = |compiled: &CompiledOrg| -> Vec<Option<String>> {
+        request
+            .checks
+            .iter()
+            .map(|q| subject(compiled, &caller, &q.principal).map(Cow::into_owned))
+            .collect()
+    };
+    let mut subjects = named(&compiled);
+    if subjects.iter().any(Option::is_none) {
+        if let Some(fresh) = s.refresh_after_miss(&caller.org).await {
+            compiled = fresh;
+            subjects = named(&compiled);
+        }
+    }
+    if subjects
+        .iter()
+        .any(|p| p.as_deref() != Some(caller.principal.as_str()))
+    {
+        s.require(&caller, "iam.permissions.list").await?;
+    }
     let now = now();
+    let hide_namespaces = !compiled
+        .snapshot
+        .check(caller.principal.as_str(), "iam.namespaces.list", now)
+        .unwrap_or(false);
     let results = request
         .checks
         .iter()
+        .zip(&subjects)
         .enumerate()
-        .map(|(i, q)| {
-            answer(&compiled, q, now).map_err(|error| ApiError::At {
-                field: format!("checks[{i}].action"),
+        .map(|(i, (q, principal))| {
+            let at = |field: &str, error| ApiError::At {
+                field: format!("checks[{i}].{field}"),
                 error,
+            };
+            let Some(principal) = principal else {
+                return Err(at(
+                    "principal",
+                    DomainError::UnknownPrincipal {
+                        kind: "user or service account",
+                        id: q.principal.chars().take(254).collect(),
+                        did_you_mean: None,
+                    },
+                ));
+            };
+            answer(&compiled, principal, q, hide_namespaces, now).map_err(|error| {
+                let field = match &error {
+                    DomainError::UnknownNamespace { .. } => "namespace",
+                    _ => "action",
+                };
+                at(field, error)
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

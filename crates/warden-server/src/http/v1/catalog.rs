@@ -49,10 +49,13 @@ async fn list_roles(State(s): State<AppState>, caller: Caller) -> Answer {
     responses((status = 200, body = m::Role), Problems))]
 async fn get_role(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Answer {
     s.require(&caller, "iam.roles.get").await?;
-    let found = s
-        .catalog()
-        .role(&id)
-        .ok_or_else(|| DomainError::not_found("role", &id))?;
+    let found = s.catalog().find_role(&id).ok_or_else(|| {
+        DomainError::not_found_among(
+            "role",
+            &id,
+            s.catalog().roles().iter().map(|r| r.id.as_str()),
+        )
+    })?;
     Ok(read(&caller.compiled, role(found)))
 }
 

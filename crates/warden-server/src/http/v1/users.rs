@@ -9,10 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warden_client::model as m;
 use warden_core::command::{Key, UserCommand};
-use warden_core::{resolve, Command, Snapshot, Timestamp, User, UserId};
+use warden_core::{resolve, Command, DomainError, Snapshot, Timestamp, User, UserId};
 
 use super::{grant, user_status, Answer};
-use crate::http::error::Problems;
+use crate::http::error::{ApiError, Problems};
 use crate::http::extract::{Json, Path, Query};
 use crate::http::respond::{list, read, written};
 use crate::http::AppState;
@@ -77,15 +77,35 @@ async fn list_users(
     Ok(list(&caller.compiled, items))
 }
 
-/// One user, by id or email.
+/// The user a path names (id, email or `me`), for a read that anyone may make about
+/// themselves and only holders of `action` about others. A caller without `action` is
+/// refused alike whether or not the other user exists.
+async fn readable_user<'c>(
+    s: &Service,
+    caller: &'c Caller,
+    key: &str,
+    action: &'static str,
+) -> Result<&'c User, ApiError> {
+    let state = caller.compiled.state();
+    let found = if key == "me" {
+        caller.principal.user().and_then(|id| state.users.get(id))
+    } else {
+        resolve::user(state, key).ok()
+    };
+    if found.is_none_or(|u| u.id.as_str() != caller.principal.as_str()) {
+        s.require(caller, action).await?;
+    }
+    Ok(found.ok_or_else(|| DomainError::not_found("user", key))?)
+}
+
+/// One user, by id, email or `me`.
 ///
-/// Needs `iam.users.get`.
+/// Needs `iam.users.get`, except for oneself.
 #[utoipa::path(get, path = "/v1/users/{user}", tag = "users",
-    params(("user" = String, Path, description = "User id or email")),
+    params(("user" = String, Path, description = "User id, email or `me`")),
     responses((status = 200, body = m::User), Problems))]
 async fn get_user(State(s): State<AppState>, caller: Caller, Path(key): Path<String>) -> Answer {
-    s.require(&caller, "iam.users.get").await?;
-    let found = resolve::user(caller.compiled.state(), &key)?;
+    let found = readable_user(&s, &caller, &key, "iam.users.get").await?;
     Ok(read(
         &caller.compiled,
         user(&caller.compiled.snapshot, found, now()),
@@ -163,17 +183,16 @@ async fn reactivate_user(
 
 /// Every action a user may perform, and which policy grants it.
 ///
-/// Needs `iam.permissions.list`.
+/// Needs `iam.permissions.list`, except for oneself.
 #[utoipa::path(get, path = "/v1/users/{user}/permissions", tag = "authz",
-    params(("user" = String, Path, description = "User id or email")),
+    params(("user" = String, Path, description = "User id, email or `me`")),
     responses((status = 200, body = m::Permissions), Problems))]
 async fn user_permissions(
     State(s): State<AppState>,
     caller: Caller,
     Path(key): Path<String>,
 ) -> Answer {
-    s.require(&caller, "iam.permissions.list").await?;
-    let found = resolve::user(caller.compiled.state(), &key)?;
+    let found = readable_user(&s, &caller, &key, "iam.permissions.list").await?;
     let actions = caller
         .compiled
         .snapshot

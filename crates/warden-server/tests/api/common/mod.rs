@@ -26,8 +26,23 @@ pub fn problem_of<T: std::fmt::Debug>(
         Err(warden_client::ClientError::Api(p)) => {
             assert_eq!((p.status, p.code.as_str()), (status, code), "{p:?}");
             assert!(!p.detail.is_empty() && !p.request_id.is_empty(), "{p:?}");
-            p
+            *p
         }
         other => panic!("expected {status} {code}, got {other:?}"),
     }
+}
+
+/// Runs `test` against a server on SQLite, then against one on PostgreSQL (which must be
+/// there when `CI=true`): both backends pass the same rules.
+pub async fn on_both_backends<F, Fut>(test: F)
+where
+    F: Fn(Server) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    test(Server::start().await).await;
+    warden_testing::with_postgres(|url: String| async move {
+        let store = warden_store::Store::connect(&url).await.unwrap();
+        test(Server::start_on(store, None, settings()).await).await;
+    })
+    .await;
 }
