@@ -308,11 +308,15 @@ impl Snapshot {
             "user"
         };
         let grants = |sources: &[GrantSource]| -> String {
-            sources
+            let each: Vec<String> = sources
                 .iter()
                 .map(|s| format!("`{}` ({})", s.role_id, origin(s)))
-                .collect::<Vec<_>>()
-                .join("; ")
+                .collect();
+            match each.split_last() {
+                None => String::new(),
+                Some((last, [])) => last.clone(),
+                Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            }
         };
         let summary = match decision.reason {
             None => format!(

@@ -206,9 +206,14 @@ fn remedy(roles: &[String]) -> String {
     }
 }
 
-/// A name as quoted back in an error: cut to a sane length.
+/// A name as quoted back in an error: cut to a sane length, and with anything shaped like
+/// a secret redacted (a token pasted where an id belongs is not echoed into messages, which
+/// end up in logs).
 pub(crate) fn cut(name: &str) -> String {
-    name.chars().take(crate::validate::MAX_NAME).collect()
+    crate::token::redact(name)
+        .chars()
+        .take(crate::validate::MAX_NAME)
+        .collect()
 }
 
 /// A command of a batch was refused: which one, and why. Nothing of the batch was written.

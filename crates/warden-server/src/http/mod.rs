@@ -267,7 +267,20 @@ pub fn app(service: Arc<Service>) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                // The default span records the whole URI, where a pasted secret may sit
+                // (`DELETE /v1/tokens/wdn_…`): record it redacted.
+                |request: &Request| {
+                    let target = request.uri().path_and_query().map_or("", |pq| pq.as_str());
+                    tracing::debug_span!(
+                        "request",
+                        method = %request.method(),
+                        uri = %warden_core::token::redact(target),
+                    )
+                },
+            ),
+        )
         .layer(middleware::from_fn(edge))
         .with_state(service)
 }

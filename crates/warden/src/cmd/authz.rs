@@ -157,7 +157,8 @@ fn grant_table(sources: &[GrantSource]) -> String {
         t.row(vec![
             g.policy_name.clone(),
             g.policy_id.clone(),
-            g.rule_index.to_string(),
+            // Counted from 1, as the explanation above it counts them.
+            (g.rule_index + 1).to_string(),
             g.role_id.clone(),
             g.via_group.clone().unwrap_or_default(),
             table::optional_time(g.expires_at, "never"),

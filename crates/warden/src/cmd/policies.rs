@@ -185,9 +185,10 @@ fn policy(p: &Policy) -> String {
         headers.push("EXPIRES");
     }
     let mut t = Table::new(&headers);
+    // Rules are counted from 1, as explanations (`policy `p`, rule 2`) count them.
     for (i, r) in p.rules.iter().enumerate() {
         t.row(vec![
-            i.to_string(),
+            (i + 1).to_string(),
             r.principal.kind.as_str().to_string(),
             r.principal.name.clone(),
             r.principal.id.clone(),
