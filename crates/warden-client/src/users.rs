@@ -54,8 +54,8 @@ pub struct UserUpdate {
     #[cfg_attr(
         feature = "openapi",
         schema(
-            max_length = 1024,
-            pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$"
+            max_length = 128,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF0-\uFFF8]*$"
         )
     )]
     pub first_name: Option<String>,
@@ -63,8 +63,8 @@ pub struct UserUpdate {
     #[cfg_attr(
         feature = "openapi",
         schema(
-            max_length = 1024,
-            pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$"
+            max_length = 128,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF0-\uFFF8]*$"
         )
     )]
     pub last_name: Option<String>,

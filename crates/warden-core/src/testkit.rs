@@ -177,8 +177,8 @@ fn generate(
             id.clone(),
             User {
                 id: id.clone(),
-                email: format!("user{i}@example.com"),
-                first_name: format!("User{i}"),
+                email: format!("user{i}@example.com").into(),
+                first_name: format!("User{i}").into(),
                 last_name: "Example".into(),
                 status: UserStatus::Active,
                 created_at: now,

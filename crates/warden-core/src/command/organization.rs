@@ -72,9 +72,9 @@ pub fn new_organization(
     }
     let user = User {
         id: UserId::from(format!("usr_{}", ctx.random_suffix())),
-        email: validate::email("email", &first.email)?,
-        first_name: validate::description("first_name", &first.first_name)?,
-        last_name: validate::description("last_name", &first.last_name)?,
+        email: validate::email("email", &first.email)?.into(),
+        first_name: validate::optional_name("first_name", &first.first_name)?.into(),
+        last_name: validate::optional_name("last_name", &first.last_name)?.into(),
         status: UserStatus::Active,
         created_at: now,
     };

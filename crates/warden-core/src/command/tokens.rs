@@ -176,8 +176,8 @@ impl AreaCommand for TokenCommand {
                     cx.effects.push(Effect::NotifyTokenCreated {
                         org_id: cx.state.org.id.clone(),
                         org_name: cx.state.org.name.clone(),
-                        email,
-                        first_name,
+                        email: email.into(),
+                        first_name: first_name.into(),
                         token_id: token.id.clone(),
                         token_name: token.name.clone(),
                         created_by: cx.actor.describe(),

@@ -70,9 +70,9 @@ impl AreaCommand for UserCommand {
                 }
                 let user = User {
                     id: UserId::from(cx.new_id(UserId::PREFIX)),
-                    email,
-                    first_name: validate::description("first_name", &first_name)?,
-                    last_name: validate::description("last_name", &last_name)?,
+                    email: email.into(),
+                    first_name: validate::optional_name("first_name", &first_name)?.into(),
+                    last_name: validate::optional_name("last_name", &last_name)?.into(),
                     status: UserStatus::Active,
                     created_at: cx.now,
                 };
@@ -87,10 +87,10 @@ impl AreaCommand for UserCommand {
             } => {
                 let mut updated = resolve::user(cx.state, user.as_str())?.clone();
                 if let Some(first) = first_name {
-                    updated.first_name = validate::description("first_name", &first)?;
+                    updated.first_name = validate::optional_name("first_name", &first)?.into();
                 }
                 if let Some(last) = last_name {
-                    updated.last_name = validate::description("last_name", &last)?;
+                    updated.last_name = validate::optional_name("last_name", &last)?.into();
                 }
                 let id = updated.id.to_string();
                 cx.put_user(updated);

@@ -279,7 +279,7 @@ impl Snapshot {
         state
             .users
             .get(principal)
-            .map(|u| u.email.clone())
+            .map(|u| u.email.to_string())
             .or_else(|| {
                 state
                     .service_accounts

@@ -113,6 +113,24 @@ async fn wire_enums_list_their_values_and_bodies_refuse_unknown_fields() {
     // Lengths and patterns are stated.
     assert_eq!(schemas["GroupInput"]["properties"]["name"]["maxLength"], 63);
     assert!(schemas["GroupInput"]["properties"]["name"]["pattern"].is_string());
+    // Names people read exclude the characters the server refuses as invisible, so that a
+    // name the schema accepts is one the server accepts.
+    for (schema, field) in [
+        ("PolicyInput", "name"),
+        ("OrganizationUpdate", "name"),
+        ("TokenInput", "name"),
+        ("UserUpdate", "first_name"),
+        ("UserUpdate", "last_name"),
+    ] {
+        let pattern = schemas[schema]["properties"][field]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{schema}.{field} has no pattern"));
+        assert!(
+            pattern.contains(warden_core::validate::INVISIBLE_CLASS),
+            "{schema}.{field}: {pattern}"
+        );
+        assert_eq!(schemas[schema]["properties"][field]["maxLength"], 128);
+    }
     assert_eq!(
         schemas["PolicyInput"]["properties"]["rules"]["maxItems"],
         1000

@@ -29,11 +29,11 @@ pub(super) async fn put(conn: &mut AnyConnection, org: &OrgId, u: &User) -> Resu
     let done = sqlx::query(PUT)
         .bind(u.id.as_str())
         .bind(org.as_str())
-        .bind(u.email.as_str())
+        .bind(&*u.email)
         // The core compares emails ASCII-case-insensitively (`eq_ignore_ascii_case`).
         .bind(u.email.to_ascii_lowercase())
-        .bind(u.first_name.as_str())
-        .bind(u.last_name.as_str())
+        .bind(&*u.first_name)
+        .bind(&*u.last_name)
         .bind(u.status.as_str())
         .bind(u.created_at.0)
         .run(&mut *conn)
@@ -59,9 +59,9 @@ pub(super) async fn load(
         let id = UserId::from(text(&row, "id")?);
         let status = text(&row, "status")?;
         let user = User {
-            email: text(&row, "email")?,
-            first_name: text(&row, "first_name")?,
-            last_name: text(&row, "last_name")?,
+            email: text(&row, "email")?.into(),
+            first_name: text(&row, "first_name")?.into(),
+            last_name: text(&row, "last_name")?.into(),
             status: UserStatus::parse(&status).ok_or_else(|| {
                 StoreError::Corrupt(format!("user `{id}` has unknown status `{status}`"))
             })?,

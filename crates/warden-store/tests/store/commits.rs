@@ -100,7 +100,7 @@ async fn a_failing_change_rolls_back_the_whole_commit(db: Db) {
     // 2nd change: a user whose email differs from Ada's only by case.
     let mut twin = before.users[&org.admin].clone();
     twin.id = UserId::from("usr_twin");
-    twin.email = "ADA@example.COM".to_string();
+    twin.email = "ADA@example.COM".into();
     let twin = Change::Put {
         before: None,
         after: Entity::User(twin),
@@ -471,7 +471,7 @@ async fn a_failing_write_rolls_back_its_whole_group(db: Db) {
     // The second write also adds a user whose email differs from Ada's only by case.
     let mut twin = before.users[&before.org.default_admin].clone();
     twin.id = UserId::from("usr_twin");
-    twin.email = "ADA@example.COM".to_string();
+    twin.email = "ADA@example.COM".into();
     let twin = Change::Put {
         before: None,
         after: Entity::User(twin),

@@ -38,8 +38,8 @@ async fn the_organization_and_its_users_round_trip_through_every_change(db: Db) 
     .await;
     let loaded = store.load_org(org.id()).await.unwrap().unwrap();
     assert_eq!(loaded.users[&bob].status, UserStatus::Deactivated);
-    assert_eq!(loaded.users[&bob].email, "Bob@Example.COM");
-    assert_eq!(loaded.users[&bob].first_name, "Robert");
+    assert_eq!(&*loaded.users[&bob].email, "Bob@Example.COM");
+    assert_eq!(&*loaded.users[&bob].first_name, "Robert");
     org.run(
         store,
         UserCommand::Reactivate {

@@ -151,7 +151,7 @@ pub async fn create(args: OrgCreateArgs, output: Output) -> Result<(), CliError>
     let admin_email = state
         .users
         .get(&state.org.default_admin)
-        .map(|u| u.email.clone())
+        .map(|u| u.email.to_string())
         .unwrap_or_else(|| args.email.clone());
     let expires_at = token_expiry(state, &token_id);
     match output {
@@ -298,7 +298,7 @@ async fn add_user_to(
     Ok(AddedUser {
         organization_id: state.org.id.to_string(),
         user_id,
-        email: user.map_or_else(|| email.to_string(), |u| u.email.clone()),
+        email: user.map_or_else(|| email.to_string(), |u| u.email.to_string()),
         groups,
         token_expires_at: token_expiry(state, &token_id),
         token_id: token_id.to_string(),

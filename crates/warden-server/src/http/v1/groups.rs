@@ -149,7 +149,7 @@ async fn list_members(
         .filter_map(|u| state.users.get(u))
         .map(|u| m::GroupMember {
             user_id: u.id.to_string(),
-            email: u.email.clone(),
+            email: u.email.to_string(),
             status: user_status(u.status),
         })
         .collect();

@@ -54,7 +54,7 @@ fn principal_kind(principal: &PrincipalRef) -> m::PrincipalKind {
 /// A principal with its display name (a user's email, a group's or account's name).
 fn principal(state: &OrgState, principal: &PrincipalRef) -> m::Principal {
     let name = match principal {
-        PrincipalRef::User(id) => state.users.get(id).map(|u| u.email.clone()),
+        PrincipalRef::User(id) => state.users.get(id).map(|u| u.email.to_string()),
         PrincipalRef::Group(id) => state.groups.get(id).map(|g| g.name.clone()),
         PrincipalRef::ServiceAccount(id) => state.service_accounts.get(id).map(|s| s.name.clone()),
     };

@@ -40,7 +40,7 @@ fn namespace(state: &OrgState, namespace: &Namespace) -> m::Namespace {
                 email: state
                     .users
                     .get(&grant.user)
-                    .map(|u| u.email.clone())
+                    .map(|u| u.email.to_string())
                     .unwrap_or_default(),
                 permissions: vec![grant.key.clone()],
             }),

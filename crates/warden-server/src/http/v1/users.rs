@@ -32,9 +32,9 @@ pub(super) fn user(snapshot: &Snapshot, user: &User, now: Timestamp) -> m::User 
     let state = snapshot.state();
     m::User {
         id: user.id.to_string(),
-        email: user.email.clone(),
-        first_name: user.first_name.clone(),
-        last_name: user.last_name.clone(),
+        email: user.email.to_string(),
+        first_name: user.first_name.to_string(),
+        last_name: user.last_name.to_string(),
         status: user_status(user.status),
         created_at: user.created_at.0,
         groups: state
