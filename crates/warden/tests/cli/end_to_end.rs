@@ -512,29 +512,66 @@ fn namespaces(j: &Journey) {
         .ok()
         .stdout
         .contains("r:full,w:jobs"));
-    cli(&[
+    // Grant adds to what is held, revoke removes; each says what changed.
+    let granted = cli(&[
         "namespaces",
         "grant",
         "team-a",
         "ada@example.com",
-        "--permissions",
+        "w:deployments",
         "r:full",
     ])
     .ok();
+    assert!(
+        granted
+            .stdout
+            .contains("granted w:deployments; already held r:full"),
+        "{}",
+        granted.stdout
+    );
+    let access = cli(&["namespaces", "access", "team-a", "-o", "json"])
+        .ok()
+        .json();
+    let mut held = strings(&access["items"][0]["permissions"]);
+    held.sort();
+    assert_eq!(held, ["r:full", "w:deployments", "w:jobs"]);
+    let revoked = cli(&[
+        "namespaces",
+        "revoke",
+        "team-a",
+        "ada@example.com",
+        "w:jobs",
+        "w:deployments",
+    ])
+    .ok();
+    assert!(
+        revoked.stdout.contains("revoked w:jobs, w:deployments"),
+        "{}",
+        revoked.stdout
+    );
     let access = cli(&["namespaces", "access", "team-a", "-o", "json"])
         .ok()
         .json();
     assert_eq!(strings(&access["items"][0]["permissions"]), ["r:full"]);
-    // An empty list removes every grantable key.
-    cli(&[
-        "namespaces",
-        "grant",
-        "team-a",
-        "ada@example.com",
-        "--permissions",
-        "",
-    ])
-    .ok();
+    cli(&["namespaces", "grant", "team-a", "ada@example.com", "w:job"]).expect_code(1);
+    // "Add All": every grantable key of the catalog; "Remove All": none left.
+    let catalog = cli(&["catalog", "-o", "json"]).ok().json();
+    let mut grantable: Vec<String> = catalog["namespace_permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["reserved"] == false)
+        .map(|p| p["key"].as_str().unwrap().to_string())
+        .collect();
+    grantable.sort();
+    cli(&["namespaces", "grant", "team-a", "ada@example.com", "--all"]).ok();
+    let access = cli(&["namespaces", "access", "team-a", "-o", "json"])
+        .ok()
+        .json();
+    let mut held = strings(&access["items"][0]["permissions"]);
+    held.sort();
+    assert_eq!(held, grantable);
+    cli(&["namespaces", "revoke", "team-a", "ada@example.com", "--all"]).ok();
     let shown = cli(&["namespaces", "get", "team-a", "-o", "json"])
         .ok()
         .json();
@@ -543,15 +580,8 @@ fn namespaces(j: &Journey) {
         .unwrap()
         .iter()
         .all(|a| strings(&a["permissions"]).is_empty()));
-    cli(&[
-        "namespaces",
-        "grant",
-        "team-a",
-        "ada@example.com",
-        "--permissions",
-        "w:pods",
-    ])
-    .fails_with("403 reserved_namespace_permission");
+    cli(&["namespaces", "grant", "team-a", "ada@example.com", "w:pods"])
+        .fails_with("403 reserved_namespace_permission");
     // Org admins hold every key in every namespace of their org.
     cli(&["check", "me", "w:jobs", "--namespace", "team-a"]).expect_code(0);
     cli(&["namespaces", "delete", "team-a"]).ok();
