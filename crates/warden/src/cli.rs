@@ -106,7 +106,7 @@ pub enum Command {
     /// Manage CKS clusters.
     #[command(subcommand)]
     Clusters(ClustersCommand),
-    /// Manage your own personal API access tokens.
+    /// Manage personal API access tokens: yours, or (IAM admins) anyone's.
     #[command(subcommand)]
     Tokens(TokensCommand),
     /// Ask whether a principal may perform an action (exit 0 if allowed, 3 if denied).

@@ -17,3 +17,4 @@ mod end_to_end;
 mod help;
 mod organization;
 mod serve;
+mod tokens;
