@@ -33,7 +33,9 @@ pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
         // The commands that open the store themselves.
         Command::Serve(args) => serve::run(args).await.map(done),
         Command::Org(OrgCommand::Create(args)) => organization::create(args, o).await.map(done),
-        Command::Org(OrgCommand::AddUser(args)) => organization::add_user(args, o).await.map(done),
+        Command::Org(OrgCommand::AddUser(args)) => {
+            organization::add_user(args, &cli.global).await.map(done)
+        }
         // The client's own set-up.
         Command::Login(_) => login::login(&cli.global).await.map(done),
         Command::Logout => login::logout().map(done),
