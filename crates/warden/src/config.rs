@@ -119,6 +119,25 @@ pub fn token(given: Option<&str>, config: &Config) -> Option<String> {
         .or_else(|| config.token.clone().filter(|t| !t.trim().is_empty()))
 }
 
+/// The token to send to the server at `url`: the flag or `WARDEN_TOKEN`, else the file's if
+/// it was saved for that server (a saved token never goes to another server a flag or
+/// `WARDEN_URL` names). `Err` names the server the saved token is for.
+pub fn token_for(
+    given: Option<&str>,
+    config: &Config,
+    url: &str,
+) -> Result<Option<String>, String> {
+    let given = given.map(str::to_string).filter(|t| !t.trim().is_empty());
+    if given.is_some() {
+        return Ok(given);
+    }
+    let same = |a: &str, b: &str| a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/');
+    match (&config.token, &config.url) {
+        (Some(t), Some(saved)) if !t.trim().is_empty() && !same(saved, url) => Err(saved.clone()),
+        _ => Ok(token(None, config)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -140,6 +159,21 @@ mod tests {
         assert_eq!(token(Some(" "), &file).unwrap(), "wdn_pat_file");
         assert_eq!(token(None, &Config::default()), None);
         assert!(!format!("{file:?}").contains("wdn_pat_file"));
+        // The saved token goes only to the server it was saved for.
+        assert_eq!(
+            token_for(None, &file, "http://file:1/").unwrap().unwrap(),
+            "wdn_pat_file"
+        );
+        assert_eq!(
+            token_for(None, &file, "http://other:1").unwrap_err(),
+            "http://file:1"
+        );
+        assert_eq!(
+            token_for(Some("wdn_pat_flag"), &file, "http://other:1")
+                .unwrap()
+                .unwrap(),
+            "wdn_pat_flag"
+        );
     }
 
     #[test]

@@ -90,14 +90,22 @@ async fn api(
     Ok(Outcome::Done)
 }
 
-/// A client of the server at `url`, with the token of the global options (or the saved one).
+/// A client of the server at `url`, with the token of the global options (or the saved one,
+/// if it was saved for that server).
 fn client(global: &GlobalArgs, url: &str, saved: &Config) -> Result<Client, CliError> {
-    let token = config::token(global.token.as_deref(), saved).ok_or_else(|| {
-        CliError::message(
-            "no API token: pass --token, set WARDEN_TOKEN or run `warden login` (`warden org \
-             create` prints the first one)",
-        )
-    })?;
+    let token = config::token_for(global.token.as_deref(), saved, url)
+        .map_err(|saved_for| {
+            CliError::message(format!(
+                "no API token for {url}: the saved login is for {saved_for}; pass --token, set \
+                 WARDEN_TOKEN or run `warden login --url {url}`"
+            ))
+        })?
+        .ok_or_else(|| {
+            CliError::message(
+                "no API token: pass --token, set WARDEN_TOKEN or run `warden login` (`warden \
+                 org create` prints the first one)",
+            )
+        })?;
     Ok(Client::new(url, Some(token))?)
 }
 

@@ -198,6 +198,15 @@ fn login_saves_the_url_and_token_for_later_commands() {
     // No --url, no token: the saved ones.
     let me = Run::of(at_home(), &["whoami", "-o", "json"]).ok().json();
     assert_eq!(me["user"]["email"], "ada@example.com");
+    // The saved token is never sent to another server.
+    let other = Run::of(at_home(), &["--url", "http://127.0.0.1:9", "whoami"]).expect_code(1);
+    assert!(
+        other
+            .stderr
+            .starts_with("error: no API token for http://127.0.0.1:9: the saved login is for"),
+        "{}",
+        other.stderr
+    );
     // The environment wins over the file.
     let mut command = at_home();
     command.env("WARDEN_TOKEN", "wdn_pat_not-a-real-token");
