@@ -297,9 +297,32 @@ impl Client {
 }
 
 fn transport(e: reqwest::Error) -> ClientError {
-    // The error's source chain carries the useful part ("Connection refused", ...).
+    ClientError::Transport(transport_reason(&e))
+}
+
+/// Why a request got no answer, as briefly as the cause allows: `connection refused`, `timed
+/// out`, or the operating system's words; else the whole chain of causes.
+fn transport_reason(e: &reqwest::Error) -> String {
+    use std::io::ErrorKind;
+    if e.is_timeout() {
+        return "timed out".to_string();
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                ErrorKind::ConnectionRefused => "connection refused".to_string(),
+                ErrorKind::ConnectionReset => "connection reset".to_string(),
+                ErrorKind::ConnectionAborted => "connection aborted".to_string(),
+                ErrorKind::TimedOut => "timed out".to_string(),
+                _ => io.to_string(),
+            };
+        }
+        source = inner.source();
+    }
+    // The error's source chain carries the useful part.
     let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
+    let mut source = std::error::Error::source(e);
     while let Some(inner) = source {
         let text = inner.to_string();
         if !message.contains(&text) {
@@ -308,7 +331,7 @@ fn transport(e: reqwest::Error) -> ClientError {
         }
         source = inner.source();
     }
-    ClientError::Transport(message)
+    message
 }
 
 /// The problem document of an error response; a non-problem body (from a proxy, say) is

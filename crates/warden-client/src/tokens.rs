@@ -1,4 +1,4 @@
-//! Personal API access tokens: the caller's own.
+//! Personal API access tokens: the caller's own, and (for IAM viewers and admins) anyone's.
 
 use serde::{Deserialize, Serialize};
 
@@ -133,6 +133,29 @@ impl Client {
         self.get(&["v1", "tokens"]).await
     }
 
+    /// `GET /v1/tokens?user=`: one principal's tokens (a user's id or email, a service
+    /// account's id, or `me`); another's need `iam.api_tokens.list`.
+    pub async fn tokens_of(&self, user: &str) -> Result<List<Token>, ClientError> {
+        self.call(
+            Method::GET,
+            &["v1", "tokens"],
+            &[("user", user.to_string())],
+            None,
+        )
+        .await
+    }
+
+    /// `GET /v1/tokens?all=true`: every principal's tokens (needs `iam.api_tokens.list`).
+    pub async fn all_tokens(&self) -> Result<List<Token>, ClientError> {
+        self.call(
+            Method::GET,
+            &["v1", "tokens"],
+            &[("all", "true".to_string())],
+            None,
+        )
+        .await
+    }
+
     /// `GET /v1/tokens/{token}`.
     pub async fn token(&self, id: &str) -> Result<Token, ClientError> {
         self.get(&["v1", "tokens", id]).await
@@ -143,7 +166,8 @@ impl Client {
         self.send_json(Method::POST, &["v1", "tokens"], input).await
     }
 
-    /// `DELETE /v1/tokens/{token}`: revokes one of the caller's tokens.
+    /// `DELETE /v1/tokens/{token}`: revokes one of the caller's tokens, or (with
+    /// `iam.api_tokens.delete`) anyone's.
     pub async fn delete_token(&self, id: &str) -> Result<Written<Token>, ClientError> {
         self.call(Method::DELETE, &["v1", "tokens", id], &[], None)
             .await

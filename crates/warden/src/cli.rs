@@ -9,6 +9,7 @@ use crate::cmd::authz::{CheckArgs, WhoCanArgs};
 use crate::cmd::catalog::RolesCommand;
 use crate::cmd::clusters::ClustersCommand;
 use crate::cmd::groups::GroupsCommand;
+use crate::cmd::login::LoginArgs;
 use crate::cmd::namespaces::NamespacesCommand;
 use crate::cmd::organization::OrgCommand;
 use crate::cmd::policies::PoliciesCommand;
@@ -27,7 +28,7 @@ pub const LIFETIMES: [&str; 6] = warden_core::command::TokenLifetime::NAMES;
     long_about = "Warden: identity and access management for a GPU cloud.\n\n\
         `warden serve` runs the server; `warden org create` creates an organization and its \
         first admin directly in the database. Every other command calls a running server's \
-        API with a bearer token (--token or WARDEN_TOKEN).",
+        API with a bearer token (--token, WARDEN_TOKEN, or the one `warden login` saved).",
     after_help = "Exit status: 0 on success, 1 on error, 2 on bad usage; `warden check` exits 3 \
         when the answer is DENY."
 )]
@@ -42,16 +43,11 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Client options")]
 pub struct GlobalArgs {
-    /// Base URL of the Warden server.
-    #[arg(
-        long,
-        global = true,
-        env = "WARDEN_URL",
-        default_value = "http://127.0.0.1:8080",
-        value_name = "URL"
-    )]
-    pub url: String,
-    /// API access token (a `wdn_pat_...` secret).
+    /// Base URL of the Warden server (else the one `warden login` saved, else
+    /// http://127.0.0.1:8080).
+    #[arg(long, global = true, env = "WARDEN_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// API access token (a `wdn_pat_...` secret; else the one `warden login` saved).
     #[arg(
         long,
         global = true,
@@ -106,7 +102,7 @@ pub enum Command {
     /// Manage CKS clusters.
     #[command(subcommand)]
     Clusters(ClustersCommand),
-    /// Manage your own personal API access tokens.
+    /// Manage personal API access tokens: yours, or (IAM admins) anyone's.
     #[command(subcommand)]
     Tokens(TokensCommand),
     /// Ask whether a principal may perform an action (exit 0 if allowed, 3 if denied).
@@ -117,6 +113,17 @@ pub enum Command {
     Audit(AuditArgs),
     /// Print the server's OpenAPI document (JSON).
     Openapi,
+    /// Check a server URL and token and save them for later commands (in
+    /// $XDG_CONFIG_HOME/warden/config.toml, by default ~/.config/warden/config.toml).
+    Login(LoginArgs),
+    /// Remove the saved token (the saved URL stays).
+    Logout,
+    /// Print a shell completion script, e.g. `warden completion bash > ~/.local/share/bash-completion/completions/warden`.
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// A `--...-expires-in` value as the core knows it (the commands that open the store).
@@ -167,7 +174,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.global.output, Output::Json);
-        assert_eq!(cli.global.url, "http://h:1");
+        assert_eq!(cli.global.url.as_deref(), Some("http://h:1"));
     }
 
     #[test]

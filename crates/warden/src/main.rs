@@ -2,6 +2,7 @@
 
 mod cli;
 mod cmd;
+mod config;
 mod output;
 mod table;
 
@@ -31,4 +32,7 @@ fn report(e: &CliError) {
     use std::io::Write;
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "error: {e}");
+    if let Some(hint) = e.hint() {
+        let _ = writeln!(stderr, "hint: {hint}");
+    }
 }

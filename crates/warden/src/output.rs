@@ -16,6 +16,9 @@ pub enum CliError {
     Client(Box<ClientError>),
     #[error("{0}")]
     Message(String),
+    /// No HTTP answer from the server at `url`.
+    #[error("cannot reach the server at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
 }
 
 impl From<ClientError> for CliError {
@@ -27,6 +30,30 @@ impl From<ClientError> for CliError {
 impl CliError {
     pub fn message(text: impl Into<String>) -> CliError {
         CliError::Message(text.into())
+    }
+
+    /// Names the server a transport error is about.
+    pub fn at_url(self, url: &str) -> CliError {
+        match self {
+            CliError::Client(e) => match *e {
+                ClientError::Transport(reason) => CliError::Unreachable {
+                    url: url.trim().trim_end_matches('/').to_string(),
+                    reason,
+                },
+                other => CliError::Client(Box::new(other)),
+            },
+            other => other,
+        }
+    }
+
+    /// A line of advice printed after the error, if there is one.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            CliError::Unreachable { .. } => {
+                Some("is `warden serve` running? set --url, WARDEN_URL or `warden login --url`")
+            }
+            _ => None,
+        }
     }
 }
 

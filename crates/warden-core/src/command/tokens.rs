@@ -1,5 +1,6 @@
 //! Personal access tokens: created and revoked by the principal they act as (or by the
-//! system, issuing a first token). The caller generates the secret; only its hash reaches
+//! system, issuing a first token); revoked by an IAM admin (`iam.api_tokens.delete`) whoever
+//! holds them. The caller generates the secret; only its hash reaches
 //! the core.
 
 use serde::{Deserialize, Serialize};
@@ -85,9 +86,10 @@ pub enum TokenCommand {
         secret_hash: String,
         display_prefix: String,
     },
-    DeletePersonal {
-        token: Key,
-    },
+    /// Revokes one of the caller's own tokens (another principal's is reported as absent).
+    DeletePersonal { token: Key },
+    /// Revokes any principal's token: what an IAM admin does about someone else's token.
+    RevokeAny { token: Key },
 }
 
 impl AreaCommand for TokenCommand {
@@ -95,13 +97,16 @@ impl AreaCommand for TokenCommand {
         match self {
             TokenCommand::CreatePersonal { .. } => "tokens.personal.create",
             TokenCommand::DeletePersonal { .. } => "tokens.personal.delete",
+            TokenCommand::RevokeAny { .. } => "iam.api_tokens.delete",
         }
     }
 
     fn target(&self) -> Option<&str> {
         match self {
             TokenCommand::CreatePersonal { owner, .. } => Some(owner.as_str()),
-            TokenCommand::DeletePersonal { token } => Some(token.as_str()),
+            TokenCommand::DeletePersonal { token } | TokenCommand::RevokeAny { token } => {
+                Some(token.as_str())
+            }
         }
     }
 
@@ -112,7 +117,7 @@ impl AreaCommand for TokenCommand {
             }
             // A token's id is never resolved for an audit record: a caller who pasted a
             // secret there must not have it looked up, let alone stored.
-            TokenCommand::DeletePersonal { .. } => None,
+            TokenCommand::DeletePersonal { .. } | TokenCommand::RevokeAny { .. } => None,
         }
     }
 
@@ -204,6 +209,14 @@ impl AreaCommand for TokenCommand {
                     return Err(DomainError::not_found("token", token.as_str()));
                 }
                 let id = TokenId::from(token.0);
+                cx.delete_token(&id);
+                Ok(id.to_string())
+            }
+            TokenCommand::RevokeAny { token } => {
+                let id = TokenId::from(token.0.clone());
+                if !cx.state.tokens.contains_key(&id) {
+                    return Err(DomainError::not_found("token", token.as_str()));
+                }
                 cx.delete_token(&id);
                 Ok(id.to_string())
             }

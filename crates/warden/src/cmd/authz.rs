@@ -157,7 +157,7 @@ fn grant_table(sources: &[GrantSource]) -> String {
         t.row(vec![
             g.policy_name.clone(),
             g.policy_id.clone(),
-            // Counted from 1, as the explanation above it counts them.
+            // Numbered from 1, as the explanation's summary and `policies get` number rules.
             (g.rule_index + 1).to_string(),
             g.role_id.clone(),
             g.via_group.clone().unwrap_or_default(),
@@ -232,7 +232,15 @@ mod tests {
             role_id: "cks-viewer".into(),
             expires_at: None,
         };
-        assert!(!grant_table(std::slice::from_ref(&source)).contains("UNTIL"));
+        let text = grant_table(std::slice::from_ref(&source));
+        assert!(!text.contains("UNTIL"));
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .contains("pol_1      1     cks-viewer"),
+            "{text}"
+        );
         source.expires_at = Some(0);
         let text = grant_table(&[source]);
         assert!(

@@ -7,6 +7,7 @@ pub mod authz;
 pub mod catalog;
 pub mod clusters;
 pub mod groups;
+pub mod login;
 pub mod namespaces;
 pub mod organization;
 pub mod policies;
@@ -21,6 +22,7 @@ use warden_client::Client;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::cmd::organization::OrgCommand;
+use crate::config::{self, Config};
 use crate::output::{print_json, CliError, Outcome};
 
 /// Runs the command line's command.
@@ -31,21 +33,44 @@ pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
         // The commands that open the store themselves.
         Command::Serve(args) => serve::run(args).await.map(done),
         Command::Org(OrgCommand::Create(args)) => organization::create(args, o).await.map(done),
-        Command::Org(OrgCommand::AddUser(args)) => organization::add_user(args, o).await.map(done),
-        command => api(&cli.global, command).await,
+        Command::Org(OrgCommand::AddUser(args)) => {
+            organization::add_user(args, &cli.global).await.map(done)
+        }
+        // The client's own set-up.
+        Command::Login(_) => login::login(&cli.global).await.map(done),
+        Command::Logout => login::logout().map(done),
+        Command::Completion { shell } => {
+            login::completion(shell);
+            Ok(Outcome::Done)
+        }
+        command => {
+            let saved = config::load()?;
+            let url = config::url(cli.global.url.as_deref(), &saved);
+            api(&cli.global, &url, &saved, command)
+                .await
+                .map_err(|e| e.at_url(&url))
+        }
     }
 }
 
-/// Runs a command that calls the API.
-async fn api(global: &GlobalArgs, command: Command) -> Result<Outcome, CliError> {
-    let client = client(global)?;
+/// Runs a command that calls the API at `url`.
+async fn api(
+    global: &GlobalArgs,
+    url: &str,
+    saved: &Config,
+    command: Command,
+) -> Result<Outcome, CliError> {
+    let client = client(global, url, saved)?;
     let o = global.output;
     match command {
-        // `run` gives these to the commands that open the store; never silently succeed.
-        Command::Serve(_) | Command::Org(OrgCommand::Create(_) | OrgCommand::AddUser(_)) => {
-            return Err(CliError::message(
-                "this command opens the store itself and does not call the API",
-            ))
+        // `run` gives these to the commands that open the store or set up the client; never
+        // silently succeed.
+        Command::Serve(_)
+        | Command::Org(OrgCommand::Create(_) | OrgCommand::AddUser(_))
+        | Command::Login(_)
+        | Command::Logout
+        | Command::Completion { .. } => {
+            return Err(CliError::message("this command does not call the API"))
         }
         Command::Org(c) => organization::run(&client, o, c).await?,
         Command::Users(c) => users::run(&client, o, c).await?,
@@ -65,19 +90,23 @@ async fn api(global: &GlobalArgs, command: Command) -> Result<Outcome, CliError>
     Ok(Outcome::Done)
 }
 
-/// A client of the server the global options name, with their token.
-fn client(global: &GlobalArgs) -> Result<Client, CliError> {
-    let token = global
-        .token
-        .clone()
-        .filter(|t| !t.trim().is_empty())
+/// A client of the server at `url`, with the token of the global options (or the saved one,
+/// if it was saved for that server).
+fn client(global: &GlobalArgs, url: &str, saved: &Config) -> Result<Client, CliError> {
+    let token = config::token_for(global.token.as_deref(), saved, url)
+        .map_err(|saved_for| {
+            CliError::message(format!(
+                "no API token for {url}: the saved login is for {saved_for}; pass --token, set \
+                 WARDEN_TOKEN or run `warden login --url {url}`"
+            ))
+        })?
         .ok_or_else(|| {
             CliError::message(
-                "no API token: pass --token or set WARDEN_TOKEN (`warden org create` prints the \
-                 first one)",
+                "no API token: pass --token, set WARDEN_TOKEN or run `warden login` (`warden \
+                 org create` prints the first one)",
             )
         })?;
-    Ok(Client::new(&global.url, Some(token))?)
+    Ok(Client::new(url, Some(token))?)
 }
 
 /// The text of a file, or of standard input for `-`.

@@ -15,7 +15,7 @@ use warden_server::service::new_personal_secret;
 use warden_server::{Service, ServiceError, Settings};
 
 use super::serve::{init_logging, open_service, service_error, StoreArgs};
-use crate::cli::{core_lifetime, Output};
+use crate::cli::{core_lifetime, GlobalArgs, Output};
 use crate::output::{out, print_json, show, show_written, CliError};
 use crate::table::{self, details};
 
@@ -57,15 +57,19 @@ pub struct OrgCreateArgs {
     /// Lifetime of the admin's first token.
     #[arg(long, default_value = "30d", value_parser = core_lifetime(), value_name = "LIFETIME")]
     pub token_expires_in: TokenLifetime,
+    /// Print only the admin's token (for `export WARDEN_TOKEN=$(warden org create ...)`).
+    #[arg(long)]
+    pub print_token: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct OrgAddUserArgs {
-    /// Id of the organization (six hex digits).
+    /// Id of the organization (six hex digits); by default the organization of the API token
+    /// in use (--token, WARDEN_TOKEN or `warden login`).
     #[arg(long = "org", value_name = "ORG_ID")]
-    pub org: String,
+    pub org: Option<String>,
     /// Email of the new user.
     #[arg(long)]
     pub email: String,
@@ -81,6 +85,9 @@ pub struct OrgAddUserArgs {
     /// Lifetime of the user's first token.
     #[arg(long, default_value = "30d", value_parser = core_lifetime(), value_name = "LIFETIME")]
     pub token_expires_in: TokenLifetime,
+    /// Print only the user's token.
+    #[arg(long)]
+    pub print_token: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -154,6 +161,10 @@ pub async fn create(args: OrgCreateArgs, output: Output) -> Result<(), CliError>
         .map(|u| u.email.to_string())
         .unwrap_or_else(|| args.email.clone());
     let expires_at = token_expiry(state, &token_id);
+    if args.print_token {
+        out(&format!("{secret}\n"));
+        return Ok(());
+    }
     match output {
         Output::Json => print_json(&CreatedOrg {
             organization_id: state.org.id.as_str(),
@@ -202,18 +213,49 @@ struct AddedUser {
     user_id: String,
 }
 
+/// The organization `add-user` adds to: `--org`, else the one of the token in use.
+async fn organization_of(
+    service: &Service,
+    args: &OrgAddUserArgs,
+    global: &GlobalArgs,
+) -> Result<OrgId, CliError> {
+    if let Some(org) = &args.org {
+        let org = OrgId::from(org.clone());
+        return match service.compiled(&org) {
+            Some(_) => Ok(org),
+            None => Err(CliError::message(format!("no organization `{org}`"))),
+        };
+    }
+    let Some(token) = crate::config::token(global.token.as_deref(), &crate::config::load()?) else {
+        return Err(CliError::message(
+            "give --org ORG_ID, or a token of the organization (--token, WARDEN_TOKEN or \
+             `warden login`)",
+        ));
+    };
+    let caller = service.authenticate(&token).await.map_err(|e| {
+        CliError::message(format!(
+            "cannot tell the organization from the token in use ({}); give --org ORG_ID",
+            service_error(&e)
+        ))
+    })?;
+    Ok(caller.org)
+}
+
 /// `warden org add-user`: a platform operation, so it acts as the system.
-pub async fn add_user(args: OrgAddUserArgs, output: Output) -> Result<(), CliError> {
+pub async fn add_user(args: OrgAddUserArgs, global: &GlobalArgs) -> Result<(), CliError> {
     init_logging("warn");
     let service = open_service(&args.store, Settings::default()).await?;
-    let org = OrgId::from(args.org.clone());
-    let result = match service.compiled(&org) {
-        None => Err(CliError::message(format!("no organization `{}`", args.org))),
-        Some(_) => add_user_to(&service, &org, &args).await,
+    let result = match organization_of(&service, &args, global).await {
+        Ok(org) => add_user_to(&service, &org, &args).await,
+        Err(e) => Err(e),
     };
     service.store().close().await;
     let added = result?;
-    match output {
+    if args.print_token {
+        out(&format!("{}\n", added.token));
+        return Ok(());
+    }
+    match global.output {
         Output::Json => print_json(&added),
         Output::Table => {
             let mut text = String::from("User added.\n\n");
@@ -279,7 +321,7 @@ async fn add_user_to(
     let written = service
         .execute_all(org, &Actor::System, commands)
         .await
-        .map_err(|e| add_user_error(&e, args))?;
+        .map_err(|e| add_user_error(&e, org))?;
     let state = written.compiled.state();
     let user_id = written.target().to_string();
     let token_id = TokenId::from(written.targets.last().cloned().unwrap_or_default());
@@ -308,7 +350,7 @@ async fn add_user_to(
 }
 
 /// Names the group of a refused membership, which is what an operator mistypes.
-fn add_user_error(e: &ServiceError, args: &OrgAddUserArgs) -> CliError {
+fn add_user_error(e: &ServiceError, org: &OrgId) -> CliError {
     if let ServiceError::Batch(batch) = e {
         if let DomainError::NotFound {
             kind: "group",
@@ -317,9 +359,8 @@ fn add_user_error(e: &ServiceError, args: &OrgAddUserArgs) -> CliError {
         } = &batch.error
         {
             return CliError::message(format!(
-                "{}: no group `{id}` in `{}`{}: nothing was written",
+                "{}: no group `{id}` in `{org}`{}: nothing was written",
                 e.error_code().name(),
-                args.org,
                 warden_core::suggest::hint(did_you_mean)
             ));
         }

@@ -143,12 +143,15 @@ fn user(u: &User) -> String {
     ])
 }
 
-/// One path to an action: `policy `p` rule #0 role r via group `g``, and until when for a
+/// One path to an action: `policy `p` rule 1 role r via group `g`` (rules numbered from 1,
+/// as explanations and `policies get` number them), and until when for a
 /// time-bound rule.
 fn grant_text(g: &GrantSource) -> String {
     let mut text = format!(
-        "policy `{}` rule #{} role {}",
-        g.policy_name, g.rule_index, g.role_id
+        "policy `{}` rule {} role {}",
+        g.policy_name,
+        g.rule_index + 1,
+        g.role_id
     );
     if let Some(group) = &g.via_group {
         text.push_str(&format!(" via group `{group}`"));

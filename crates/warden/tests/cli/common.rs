@@ -15,9 +15,15 @@ const STARTUP: Duration = Duration::from_secs(60);
 /// How long the outbox worker may take to write an email after the commit that asked for it.
 pub const MAIL_WAIT: Duration = Duration::from_secs(10);
 
-/// The binary with none of the caller's Warden environment.
+/// A configuration directory that does not exist: no test reads the login of whoever runs it.
+pub fn no_config() -> PathBuf {
+    std::env::temp_dir().join("warden-cli-tests-no-config")
+}
+
+/// The binary with none of the caller's Warden environment or saved login.
 pub fn warden() -> Command {
     let mut command = Command::new(BIN);
+    command.env("XDG_CONFIG_HOME", no_config());
     for name in [
         "WARDEN_URL",
         "WARDEN_TOKEN",

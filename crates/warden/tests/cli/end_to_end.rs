@@ -267,11 +267,26 @@ fn policies(j: &Journey) -> String {
         strings(&replaced["item"]["rules"][0]["roles"]),
         ["inference-viewer"]
     );
-    // Without --file, name and description are kept and the rules replaced.
+    // --rule alone does not replace every rule: --replace-rules says so.
+    let refused = cli(&[
+        "policies",
+        "replace",
+        "ml-inference",
+        "--rule",
+        "group:ml=cks-viewer",
+    ])
+    .expect_code(1);
+    assert!(
+        refused.stderr.contains("--replace-rules"),
+        "{}",
+        refused.stderr
+    );
+    // With it, name and description are kept and the rules replaced.
     let replaced = cli(&[
         "policies",
         "replace",
         "ml-inference",
+        "--replace-rules",
         "--rule",
         "group:ml=cks-viewer",
         "-o",
@@ -285,6 +300,89 @@ fn policies(j: &Journey) -> String {
         strings(&replaced["item"]["rules"][0]["roles"]),
         ["cks-viewer"]
     );
+    // A new description keeps the rules.
+    let described = cli(&[
+        "policies",
+        "replace",
+        "ml-inference",
+        "--description",
+        "ML inference",
+        "-o",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(described["item"]["description"], "ML inference");
+    assert_eq!(described["item"]["rules"], replaced["item"]["rules"]);
+    // One rule added, the others kept.
+    let added = cli(&[
+        "policies",
+        "add-rule",
+        "ml-inference",
+        "group:ml=inference-viewer",
+    ])
+    .ok();
+    assert!(
+        added
+            .stdout
+            .contains("Added rule 2 to policy `ml-inference`"),
+        "{}",
+        added.stdout
+    );
+    let shown = cli(&["policies", "get", "ml-inference", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(shown["rules"].as_array().unwrap().len(), 2);
+    assert_eq!(strings(&shown["rules"][0]["roles"]), ["cks-viewer"]);
+    cli(&[
+        "policies",
+        "add-rule",
+        "ml-inference",
+        "group:ml=inference-viewer",
+    ])
+    .expect_code(1);
+    // Rules are numbered from 1, as explanations number them; one removed by number ...
+    let table = cli(&["policies", "get", "ml-inference"]).ok().stdout;
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("2 ") && l.contains("inference-viewer")),
+        "{table}"
+    );
+    let removed = cli(&["policies", "remove-rule", "ml-inference", "--index", "2"]).ok();
+    assert!(
+        removed
+            .stdout
+            .contains("rule 2: group ml → inference-viewer"),
+        "{}",
+        removed.stdout
+    );
+    // ... or by principal; a rule that is not there is an error.
+    let missing = cli(&["policies", "remove-rule", "ml-inference", "group:ops"]).expect_code(1);
+    assert!(
+        missing.stderr.contains("has no rule naming group `ops`"),
+        "{}",
+        missing.stderr
+    );
+    cli(&["policies", "remove-rule", "ml-inference", "--index", "9"]).expect_code(1);
+    cli(&["policies", "remove-rule", "ml-inference", "group:ml"]).ok();
+    assert!(cli(&["policies", "get", "ml-inference", "-o", "json"])
+        .ok()
+        .json()["rules"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let replaced = cli(&[
+        "policies",
+        "add-rule",
+        "ml-inference",
+        "group:ml=cks-viewer",
+        "-o",
+        "json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(replaced["item"]["description"], "ML inference");
     let policies = cli(&["policies", "list", "-o", "json"]).ok().json();
     assert_eq!(policies["items"].as_array().unwrap().len(), 6);
     cli(&["policies", "delete", "admin"]).fails_with("409 default_policy_protected");
@@ -414,29 +512,66 @@ fn namespaces(j: &Journey) {
         .ok()
         .stdout
         .contains("r:full,w:jobs"));
-    cli(&[
+    // Grant adds to what is held, revoke removes; each says what changed.
+    let granted = cli(&[
         "namespaces",
         "grant",
         "team-a",
         "ada@example.com",
-        "--permissions",
+        "w:deployments",
         "r:full",
     ])
     .ok();
+    assert!(
+        granted
+            .stdout
+            .contains("granted w:deployments; already held r:full"),
+        "{}",
+        granted.stdout
+    );
+    let access = cli(&["namespaces", "access", "team-a", "-o", "json"])
+        .ok()
+        .json();
+    let mut held = strings(&access["items"][0]["permissions"]);
+    held.sort();
+    assert_eq!(held, ["r:full", "w:deployments", "w:jobs"]);
+    let revoked = cli(&[
+        "namespaces",
+        "revoke",
+        "team-a",
+        "ada@example.com",
+        "w:jobs",
+        "w:deployments",
+    ])
+    .ok();
+    assert!(
+        revoked.stdout.contains("revoked w:jobs, w:deployments"),
+        "{}",
+        revoked.stdout
+    );
     let access = cli(&["namespaces", "access", "team-a", "-o", "json"])
         .ok()
         .json();
     assert_eq!(strings(&access["items"][0]["permissions"]), ["r:full"]);
-    // An empty list removes every grantable key.
-    cli(&[
-        "namespaces",
-        "grant",
-        "team-a",
-        "ada@example.com",
-        "--permissions",
-        "",
-    ])
-    .ok();
+    cli(&["namespaces", "grant", "team-a", "ada@example.com", "w:job"]).expect_code(1);
+    // "Add All": every grantable key of the catalog; "Remove All": none left.
+    let catalog = cli(&["catalog", "-o", "json"]).ok().json();
+    let mut grantable: Vec<String> = catalog["namespace_permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["reserved"] == false)
+        .map(|p| p["key"].as_str().unwrap().to_string())
+        .collect();
+    grantable.sort();
+    cli(&["namespaces", "grant", "team-a", "ada@example.com", "--all"]).ok();
+    let access = cli(&["namespaces", "access", "team-a", "-o", "json"])
+        .ok()
+        .json();
+    let mut held = strings(&access["items"][0]["permissions"]);
+    held.sort();
+    assert_eq!(held, grantable);
+    cli(&["namespaces", "revoke", "team-a", "ada@example.com", "--all"]).ok();
     let shown = cli(&["namespaces", "get", "team-a", "-o", "json"])
         .ok()
         .json();
@@ -445,15 +580,8 @@ fn namespaces(j: &Journey) {
         .unwrap()
         .iter()
         .all(|a| strings(&a["permissions"]).is_empty()));
-    cli(&[
-        "namespaces",
-        "grant",
-        "team-a",
-        "ada@example.com",
-        "--permissions",
-        "w:pods",
-    ])
-    .fails_with("403 reserved_namespace_permission");
+    cli(&["namespaces", "grant", "team-a", "ada@example.com", "w:pods"])
+        .fails_with("403 reserved_namespace_permission");
     // Org admins hold every key in every namespace of their org.
     cli(&["check", "me", "w:jobs", "--namespace", "team-a"]).expect_code(0);
     cli(&["namespaces", "delete", "team-a"]).ok();

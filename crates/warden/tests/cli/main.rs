@@ -16,4 +16,6 @@ mod durability;
 mod end_to_end;
 mod help;
 mod organization;
+mod quickstart;
 mod serve;
+mod tokens;

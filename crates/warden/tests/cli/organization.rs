@@ -309,3 +309,86 @@ fn org_add_user_prints_one_revision_and_a_working_token() {
         .json();
     assert_eq!(users["items"].as_array().unwrap().len(), 2, "{users}");
 }
+
+/// `--print-token` prints the secret alone, and `add-user` without `--org` adds to the
+/// organization of the token in use: what the README's quickstart relies on.
+#[test]
+fn print_token_and_the_organization_of_the_token_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let created = Run::of(
+        warden(),
+        &[
+            "org",
+            "create",
+            "--name",
+            "Acme",
+            "--email",
+            "ada@example.com",
+            "--data-dir",
+            data,
+            "--print-token",
+        ],
+    )
+    .ok();
+    let token = created.stdout.trim().to_string();
+    assert_eq!(created.stdout, format!("{token}\n"));
+    assert!(token.starts_with("wdn_pat_"), "{token}");
+    let no_org = Run::of(
+        warden(),
+        &[
+            "org",
+            "add-user",
+            "--email",
+            "bob@example.com",
+            "--data-dir",
+            data,
+        ],
+    )
+    .expect_code(1);
+    assert!(
+        no_org.stderr.contains("give --org ORG_ID"),
+        "{}",
+        no_org.stderr
+    );
+    let mut command = warden();
+    command.env("WARDEN_TOKEN", &token);
+    let bob = Run::of(
+        command,
+        &[
+            "org",
+            "add-user",
+            "--email",
+            "bob@example.com",
+            "--data-dir",
+            data,
+            "--group",
+            "read",
+            "--print-token",
+        ],
+    )
+    .ok();
+    assert!(bob.stdout.trim().starts_with("wdn_pat_"), "{}", bob.stdout);
+    assert_ne!(bob.stdout.trim(), token);
+    let mut command = warden();
+    command.env("WARDEN_TOKEN", "wdn_pat_not-a-real-token");
+    let bad = Run::of(
+        command,
+        &[
+            "org",
+            "add-user",
+            "--email",
+            "carol@example.com",
+            "--data-dir",
+            data,
+        ],
+    )
+    .expect_code(1);
+    assert!(
+        bad.stderr
+            .contains("cannot tell the organization from the token in use"),
+        "{}",
+        bad.stderr
+    );
+}

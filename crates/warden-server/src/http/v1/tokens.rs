@@ -1,17 +1,22 @@
-//! `/v1/tokens`: the caller's own personal access tokens.
+//! `/v1/tokens`: personal access tokens. Everyone manages their own
+//! (`tokens.personal.*`); IAM viewers list and show anyone's (`iam.api_tokens.list`,
+//! `iam.api_tokens.get`) and IAM admins revoke anyone's (`iam.api_tokens.delete`). To a caller
+//! without those, another principal's token is as absent as one that does not exist.
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warden_client::model as m;
 use warden_core::command::{Key, TokenCommand, TokenLifetime};
-use warden_core::{resolve, ApiToken, DomainError, OrgState, TokenId};
+use warden_core::{resolve, ApiToken, DomainError, OrgState, PrincipalId, TokenId};
 
 use super::{principal, Answer};
+use crate::http::error::ApiError;
 use crate::http::error::Problems;
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::http::respond::{list, read, with_revision, written};
 use crate::http::AppState;
 use crate::service::{Caller, Service, ServiceError};
@@ -57,19 +62,91 @@ async fn last_used(s: &Service, caller: &Caller) -> Result<Vec<(TokenId, i64)>, 
         .collect())
 }
 
-/// The caller's own tokens (never their secrets).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct TokenFilter {
+    /// Whose tokens: a user's id or email, a service account's id, or `me` (the default).
+    user: Option<String>,
+    /// `true`: every principal's tokens, each with its owner.
+    all: Option<bool>,
+}
+
+/// Whose tokens a listing shows (`None`: everyone's), once the caller may see them: their
+/// own with `tokens.personal.list`, anyone else's or everyone's with `iam.api_tokens.list`
+/// (asked before the name is resolved, so a caller without it learns nothing).
+async fn owner_filter(
+    s: &Service,
+    caller: &Caller,
+    filter: &TokenFilter,
+) -> Result<Option<PrincipalId>, ApiError> {
+    let all = filter.all.unwrap_or(false);
+    let named = match (filter.user.as_deref(), all) {
+        (Some(_), true) => {
+            return Err(ApiError::described(
+                "all",
+                "give `user` or `all=true`, not both",
+            ))
+        }
+        (None, true) => {
+            s.require(caller, "iam.api_tokens.list").await?;
+            return Ok(None);
+        }
+        (None | Some("me"), false) => None,
+        (Some(key), false) => Some(key),
+    };
+    let state = caller.compiled.state();
+    let owner = match named {
+        None => Some(caller.principal.clone()),
+        Some(key) => resolve::acting_principal(state, key),
+    };
+    match owner {
+        Some(owner) if owner == caller.principal => {
+            s.require(caller, "tokens.personal.list").await?;
+            Ok(Some(owner))
+        }
+        other => {
+            s.require(caller, "iam.api_tokens.list").await?;
+            let key = named.unwrap_or_default();
+            Ok(Some(other.ok_or_else(|| {
+                DomainError::UnknownPrincipal {
+                    kind: "user or service account",
+                    id: key.chars().take(254).collect(),
+                    did_you_mean: None,
+                }
+            })?))
+        }
+    }
+}
+
+/// Whether the caller holds `action` (asked without auditing a refusal: the caller falls
+/// back to what they may do with their own tokens).
+fn holds(caller: &Caller, action: &str) -> bool {
+    caller
+        .compiled
+        .snapshot
+        .check(caller.principal.as_str(), action, crate::service::now())
+        .unwrap_or(false)
+}
+
+/// Personal tokens, never their secrets: the caller's own, one principal's (`user`), or
+/// everyone's (`all=true`).
 ///
-/// Needs `tokens.personal.list`.
-#[utoipa::path(get, path = "/v1/tokens", tag = "tokens",
+/// Needs `tokens.personal.list` for one's own tokens; `iam.api_tokens.list` for another
+/// principal's or everyone's.
+#[utoipa::path(get, path = "/v1/tokens", tag = "tokens", params(TokenFilter),
     responses((status = 200, body = m::List<m::Token>), Problems))]
-async fn list_tokens(State(s): State<AppState>, caller: Caller) -> Answer {
-    s.require(&caller, "tokens.personal.list").await?;
+async fn list_tokens(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<TokenFilter>,
+) -> Answer {
+    let owner = owner_filter(&s, &caller, &filter).await?;
     let used = last_used(&s, &caller).await?;
     let state = caller.compiled.state();
     let items = state
         .tokens
         .values()
-        .filter(|t| t.owner == caller.principal)
+        .filter(|t| owner.as_ref().is_none_or(|o| t.owner == *o))
         .map(|t| {
             let at = used.iter().find(|(id, _)| *id == t.id).map(|(_, at)| *at);
             token(state, t, at)
@@ -120,33 +197,46 @@ async fn create_token(
     Ok(response)
 }
 
-/// One of the caller's tokens.
+/// One token (never its secret).
 ///
-/// Needs `tokens.personal.get`.
+/// Needs `tokens.personal.get` for one's own token; `iam.api_tokens.get` for another
+/// principal's (without it, another principal's token is answered as absent).
 #[utoipa::path(get, path = "/v1/tokens/{token}", tag = "tokens",
     params(("token" = String, Path, description = "Token id")),
     responses((status = 200, body = m::Token), Problems))]
 async fn get_token(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Answer {
-    s.require(&caller, "tokens.personal.get").await?;
     let state = caller.compiled.state();
+    let found = resolve::token(state, &id).ok();
+    let anyones =
+        found.is_some_and(|t| t.owner != caller.principal) && holds(&caller, "iam.api_tokens.get");
+    if !anyones {
+        s.require(&caller, "tokens.personal.get").await?;
+    }
     // Another principal's token is as absent as one that does not exist.
-    let found = resolve::token(state, &id)
-        .ok()
-        .filter(|t| t.owner == caller.principal)
+    let found = found
+        .filter(|t| anyones || t.owner == caller.principal)
         .ok_or_else(|| DomainError::not_found("token", &id))?;
     let used = last_used(&s, &caller).await?;
     let at = used.iter().find(|(t, _)| *t == found.id).map(|(_, at)| *at);
     Ok(read(&caller.compiled, token(state, found, at)))
 }
 
-/// Revokes one of the caller's tokens.
+/// Revokes a token: it stops working at once.
 ///
-/// Needs `tokens.personal.delete`.
+/// Needs `tokens.personal.delete` for one's own token; `iam.api_tokens.delete` for another
+/// principal's (without it, another principal's token is answered as absent).
 #[utoipa::path(delete, path = "/v1/tokens/{token}", tag = "tokens",
     params(("token" = String, Path, description = "Token id")),
     responses((status = 200, body = m::Written<m::Token>), Problems))]
 async fn delete_token(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Answer {
-    let command = TokenCommand::DeletePersonal { token: Key(id) };
+    let anyones = resolve::token(caller.compiled.state(), &id)
+        .is_ok_and(|t| t.owner != caller.principal)
+        && holds(&caller, "iam.api_tokens.delete");
+    let command = if anyones {
+        TokenCommand::RevokeAny { token: Key(id) }
+    } else {
+        TokenCommand::DeletePersonal { token: Key(id) }
+    };
     let done = s.execute_for(&caller, command.into()).await?;
     Ok(written::<m::Token>(StatusCode::OK, &done.compiled, None))
 }
