@@ -51,6 +51,13 @@ impl Timestamp {
         format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
     }
 
+    /// RFC 3339 in UTC, to the millisecond: `2026-12-01T02:04:15.123Z`.
+    pub fn rfc3339_millis(self) -> String {
+        let (y, mo, d, h, mi, s, _) = self.civil();
+        let ms = self.0.rem_euclid(1000);
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+    }
+
     /// RFC 5322 (email) date: `Tue, 01 Dec 2026 02:04:15 +0000`.
     pub fn rfc5322(self) -> String {
         const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];

@@ -73,11 +73,35 @@ pub fn out(text: &str) {
 }
 
 pub fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value)
+    let mut value = serde_json::to_value(value)
+        .map_err(|e| CliError::message(format!("cannot encode JSON: {e}")))?;
+    rfc3339_times(&mut value);
+    let text = serde_json::to_string_pretty(&value)
         .map_err(|e| CliError::message(format!("cannot encode JSON: {e}")))?;
     out(&text);
     out("\n");
     Ok(())
+}
+
+/// The API's resources, with their times (`at`, `created_at`, `expires_at`, ...: milliseconds
+/// since the epoch on the wire) as RFC 3339 strings, which a person and `date -d` read. Every
+/// other field is as the API sent it.
+fn rfc3339_times(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (name, field) in fields.iter_mut() {
+                let is_time = name == "at" || name.ends_with("_at");
+                match field.as_i64() {
+                    Some(ms) if is_time => {
+                        *field = warden_core::Timestamp(ms).rfc3339_millis().into();
+                    }
+                    _ => rfc3339_times(field),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(rfc3339_times),
+        _ => {}
+    }
 }
 
 /// Prints `value` as JSON, or the text `table` makes of it.
@@ -106,4 +130,30 @@ pub fn show_written<T: Serialize>(
         Some(item) => table(item),
         None => format!("{done} (revision {}).\n", w.revision),
     })
+}
+
+#[cfg(test)]
+mod json_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_wherever_they_are_and_nothing_else_changes() {
+        let mut value = serde_json::json!({
+            "revision": 7,
+            "items": [{"id": "tok_1", "created_at": 1_796_171_826_146_i64, "expires_at": null,
+                       "rules": [{"expires_at": 0}]}],
+            "at": 1_000,
+        });
+        rfc3339_times(&mut value);
+        assert_eq!(value["revision"], 7);
+        assert_eq!(value["items"][0]["created_at"], "2026-12-02T00:37:06.146Z");
+        assert_eq!(value["items"][0]["expires_at"], serde_json::Value::Null);
+        assert_eq!(
+            value["items"][0]["rules"][0]["expires_at"],
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(value["at"], "1970-01-01T00:00:01.000Z");
+    }
 }

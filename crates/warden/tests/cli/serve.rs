@@ -149,7 +149,9 @@ fn json_logs_and_a_graceful_sigterm_that_keeps_token_last_use() {
         .ok()
         .json();
     assert!(
-        listed["items"][0]["last_used_at"].is_i64(),
+        listed["items"][0]["last_used_at"]
+            .as_str()
+            .is_some_and(|t| t.len() == 24 && t.ends_with('Z')),
         "the last use was lost on SIGTERM: {listed}"
     );
 }
