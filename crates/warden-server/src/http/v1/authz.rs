@@ -162,7 +162,16 @@ fn answer(
         explanation: Some(e.summary),
     };
     if let Some(namespace) = question.namespace.as_deref() {
-        let mut e = snapshot.explain_namespace(principal, namespace, action, now)?;
+        // The explanation (strings) only when asked for: a plain check allocates nothing.
+        let mut e = if question.explain {
+            snapshot.explain_namespace(principal, namespace, action, now)?
+        } else {
+            Explanation {
+                decision: snapshot.decide_namespace(principal, namespace, action, now)?,
+                roles_with_action: Vec::new(),
+                summary: String::new(),
+            }
+        };
         if e.decision.reason == Some(DenyReason::UnknownNamespace) {
             if !hide_namespaces {
                 return Err(unknown_namespace(namespace));
