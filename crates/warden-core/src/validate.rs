@@ -120,6 +120,23 @@ pub fn skeleton(name: &str) -> String {
         .to_lowercase()
 }
 
+/// Refuses a `kind` name a reader could mistake for one of `others` (`0ps` for `Ops`,
+/// Cyrillic letters for Latin ones), naming the one it resembles.
+pub fn refuse_lookalike<'a>(
+    kind: &'static str,
+    name: &str,
+    others: impl IntoIterator<Item = &'a str>,
+) -> Result<(), DomainError> {
+    match resembled(name, others) {
+        Some(other) => Err(DomainError::Confusable {
+            kind,
+            name: name.to_string(),
+            resembles: other.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The first of `existing` that `name` could be mistaken for (same skeleton), if any.
 pub fn resembled<'a>(name: &str, existing: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let wanted = skeleton(name);

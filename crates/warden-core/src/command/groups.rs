@@ -160,9 +160,8 @@ fn member(state: &OrgState, group: &Key, user: &Key) -> Result<(GroupId, UserId)
     Ok((group, user))
 }
 
-/// Refuses a group name a reader could mistake for another group's (`0ps` for `ops`,
-/// Cyrillic letters for Latin ones). `renamed`: the group being renamed, which may look like
-/// itself.
+/// Refuses a group name a reader could mistake for another group's. `renamed`: the group
+/// being renamed, which may look like itself.
 fn refuse_lookalike(
     state: &OrgState,
     name: &str,
@@ -171,14 +170,7 @@ fn refuse_lookalike(
     let others = state
         .groups
         .values()
-        .filter(|g| Some(&g.id) != renamed)
-        .map(|g| g.name.as_str());
-    match validate::resembled(name, others) {
-        Some(other) => Err(DomainError::Confusable {
-            kind: "group",
-            name: name.to_string(),
-            resembles: other.to_string(),
-        }),
-        None => Ok(()),
-    }
+        .filter(|group| Some(&group.id) != renamed)
+        .map(|group| group.name.as_str());
+    validate::refuse_lookalike("group", name, others)
 }

@@ -231,8 +231,8 @@ fn resolve_rules(
     Ok(out)
 }
 
-/// Refuses a policy name a reader could mistake for another policy's (`admin` spelt with a
-/// Cyrillic `а` beside the default `admin`). `replaced`: the policy being replaced.
+/// Refuses a policy name a reader could mistake for another policy's. `replaced`: the policy
+/// being replaced, which may look like itself.
 fn refuse_lookalike(
     state: &OrgState,
     name: &str,
@@ -241,14 +241,7 @@ fn refuse_lookalike(
     let others = state
         .policies
         .values()
-        .filter(|p| Some(&p.id) != replaced)
-        .map(|p| p.name.as_str());
-    match validate::resembled(name, others) {
-        Some(other) => Err(DomainError::Confusable {
-            kind: "policy",
-            name: name.to_string(),
-            resembles: other.to_string(),
-        }),
-        None => Ok(()),
-    }
+        .filter(|policy| Some(&policy.id) != replaced)
+        .map(|policy| policy.name.as_str());
+    validate::refuse_lookalike("policy", name, others)
 }
