@@ -5,6 +5,7 @@
 //! [`command::CommandContext`] and the `now` of every question. The server and the store
 //! depend on this crate, never the other way round.
 
+mod action_index;
 pub mod actionset;
 pub mod catalog;
 pub mod command;
@@ -15,6 +16,7 @@ mod named_map;
 pub mod packed;
 pub mod resolve;
 pub mod suggest;
+mod timestamp;
 pub mod token;
 pub mod validate;
 

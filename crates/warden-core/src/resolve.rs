@@ -182,11 +182,7 @@ pub fn rule_principal(
 
 /// A user named in a request body (`unknown_principal` when absent).
 pub fn body_user<'a>(state: &'a OrgState, key: &str) -> Result<&'a User, DomainError> {
-    find_user(state, key).ok_or_else(|| DomainError::UnknownPrincipal {
-        kind: "user",
-        id: crate::error::cut(key),
-        did_you_mean: None,
-    })
+    find_user(state, key).ok_or_else(|| DomainError::unknown_principal("user", key))
 }
 
 /// An acting principal (the subject of a check): a user by id or email, or a service

@@ -173,6 +173,27 @@ impl DomainError {
         }
     }
 
+    /// `unknown_principal` for a principal named in a request (no suggestion: who is in an
+    /// organization is not something a typo should reveal).
+    pub fn unknown_principal(kind: &'static str, id: &str) -> DomainError {
+        DomainError::UnknownPrincipal {
+            kind,
+            id: cut(id),
+            did_you_mean: None,
+        }
+    }
+
+    /// `unknown_namespace`, with the closest of `known` names as a suggestion.
+    pub fn unknown_namespace<'a>(
+        name: &str,
+        known: impl IntoIterator<Item = &'a str>,
+    ) -> DomainError {
+        DomainError::UnknownNamespace {
+            name: cut(name),
+            did_you_mean: closest(name, known),
+        }
+    }
+
     /// `not_found`, with the closest of `known` names as a suggestion.
     pub fn not_found_among<'a>(
         kind: &'static str,

@@ -14,7 +14,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warden_client::model as m;
 use warden_core::engine::Explanation;
-use warden_core::suggest::closest;
 use warden_core::{resolve, DenyReason, DomainError, PrincipalId, Timestamp};
 
 use super::users::user;
@@ -119,9 +118,9 @@ fn reason(reason: DenyReason) -> m::DenyReason {
 /// The id the engine knows a question's principal by: `me` is the caller, a user may be
 /// named by id or email, a service account by id. `None` when the organization has no such
 /// principal.
-fn subject<'q>(compiled: &CompiledOrg, caller: &Caller, named: &'q str) -> Option<Cow<'q, str>> {
+fn subject<'q>(compiled: &CompiledOrg, caller: &'q Caller, named: &'q str) -> Option<Cow<'q, str>> {
     if named == "me" {
-        return Some(Cow::Owned(caller.principal.as_str().to_string()));
+        return Some(Cow::Borrowed(caller.principal.as_str()));
     }
     // The hot path: an id, found in the snapshot's table without touching the state.
     if compiled.snapshot.principal(named).is_some() {
@@ -143,16 +142,15 @@ fn answer(
 ) -> Result<CheckResultOut, DomainError> {
     let snapshot = &compiled.snapshot;
     let action = question.action.as_ref();
-    let unknown_namespace = |name: &str| DomainError::UnknownNamespace {
-        name: name.chars().take(63).collect(),
-        did_you_mean: closest(
+    let unknown_namespace = |name: &str| {
+        DomainError::unknown_namespace(
             name,
             snapshot
                 .state()
                 .namespaces
                 .values()
                 .map(|n| n.name.as_str()),
-        ),
+        )
     };
     let explained = |e: Explanation| CheckResultOut {
         allowed: e.decision.allowed,
@@ -251,11 +249,13 @@ async fn check(
     // A principal this server does not know may have just been written by another process
     // (`warden org add-user` on the same SQLite file): one look at the store, shared with
     // every other miss, before calling it unknown.
-    let named = |compiled: &CompiledOrg| -> Vec<Option<String>> {
+    // Borrowed from the request (an id, `me`): only a principal named by email costs an
+    // allocation.
+    let named = |compiled: &CompiledOrg| -> Vec<Option<Cow<'_, str>>> {
         request
             .checks
             .iter()
-            .map(|q| subject(compiled, &caller, &q.principal).map(Cow::into_owned))
+            .map(|q| subject(compiled, &caller, &q.principal))
             .collect()
     };
     let mut subjects = named(&compiled);
@@ -272,10 +272,12 @@ async fn check(
         s.require(&caller, "iam.permissions.list").await?;
     }
     let now = now();
-    let hide_namespaces = !compiled
-        .snapshot
-        .check(caller.principal.as_str(), "iam.namespaces.list", now)
-        .unwrap_or(false);
+    // Asked only when a question names a namespace: most checks do not.
+    let hide_namespaces = request.checks.iter().any(|q| q.namespace.is_some())
+        && !compiled
+            .snapshot
+            .check(caller.principal.as_str(), "iam.namespaces.list", now)
+            .unwrap_or(false);
     let results = request
         .checks
         .iter()
@@ -289,11 +291,7 @@ async fn check(
             let Some(principal) = principal else {
                 return Err(at(
                     "principal",
-                    DomainError::UnknownPrincipal {
-                        kind: "user or service account",
-                        id: q.principal.chars().take(254).collect(),
-                        did_you_mean: None,
-                    },
+                    DomainError::unknown_principal("user or service account", &q.principal),
                 ));
             };
             answer(&compiled, principal, q, hide_namespaces, now).map_err(|error| {

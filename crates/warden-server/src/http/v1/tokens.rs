@@ -108,11 +108,7 @@ async fn owner_filter(
             s.require(caller, "iam.api_tokens.list").await?;
             let key = named.unwrap_or_default();
             Ok(Some(other.ok_or_else(|| {
-                DomainError::UnknownPrincipal {
-                    kind: "user or service account",
-                    id: key.chars().take(254).collect(),
-                    did_you_mean: None,
-                }
+                DomainError::unknown_principal("user or service account", key)
             })?))
         }
     }
