@@ -18,10 +18,19 @@ pub use crate::authz::{
 pub use crate::catalog::{Catalog, LegacyGroup, NamespacePermission, Role};
 pub use crate::clusters::{Cluster, ClusterInput, ClusterUpdate};
 pub use crate::groups::{Group, GroupInput, GroupMember, GroupUpdate};
+pub use crate::invitations::{
+    link_secret, AcceptedInvitation, Invitation, InvitationAcceptance, InvitationInput,
+    InvitationLink, InvitationPreview, InvitationSecret, InvitationStatus, InvitationUpdate,
+    InvitedGroup, InvitedNamespace, InvitedNamespaceInput, SentInvitation,
+};
 pub use crate::namespaces::{
     Namespace, NamespaceAccess, NamespaceAccessInput, NamespaceInput, NamespacePermissionsInput,
 };
 pub use crate::organization::{CreatedOrganization, Organization, OrganizationUpdate};
+pub use crate::platform::{
+    AddedUser, CreatedOperator, DefaultAdminInput, NamespaceKeysInput, Operator, OperatorInput,
+    OrganizationInput, PlatformOrganization, PlatformUserInput, RemovedUser,
+};
 pub use crate::policies::{
     Policy, PolicyInput, Principal, PrincipalInput, PrincipalKind, Rule, RuleInput,
 };

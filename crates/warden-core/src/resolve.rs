@@ -197,3 +197,18 @@ pub fn acting_principal(state: &OrgState, key: &str) -> Option<PrincipalId> {
         .contains_key(&id)
         .then_some(PrincipalId::ServiceAccount(id))
 }
+
+/// An invitation, by id, or by email (that address's latest invitation).
+pub fn invitation<'a>(state: &'a OrgState, key: &str) -> Result<&'a Invitation, DomainError> {
+    state
+        .invitations
+        .get(&InvitationId::from(key.to_string()))
+        .or_else(|| {
+            state
+                .invitations
+                .values()
+                .filter(|i| i.email.eq_ignore_ascii_case(key.trim()))
+                .max_by_key(|i| (i.sent_at, i.id.clone()))
+        })
+        .ok_or_else(|| DomainError::not_found("invitation", key))
+}

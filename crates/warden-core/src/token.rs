@@ -20,12 +20,15 @@ pub const DISPLAY_PREFIX_CHARS: usize = 14;
 pub enum SecretKind {
     /// A personal access token.
     Personal,
+    /// A platform operator's token.
+    Operator,
 }
 
 impl SecretKind {
     pub fn prefix(self) -> &'static str {
         match self {
             SecretKind::Personal => "wdn_pat_",
+            SecretKind::Operator => "wdn_opr_",
         }
     }
 }
@@ -68,7 +71,7 @@ fn checksum_chars(body: &str) -> String {
 
 /// Checks prefix, length, alphabet and checksum; returns the kind.
 pub fn parse_secret(secret: &str) -> Result<SecretKind, SecretFormatError> {
-    let kind = [SecretKind::Personal]
+    let kind = [SecretKind::Personal, SecretKind::Operator]
         .into_iter()
         .find(|k| secret.starts_with(k.prefix()))
         .ok_or(SecretFormatError::UnknownPrefix)?;

@@ -5,7 +5,8 @@
 //!
 //! Changes are stored as the JSON the core serializes them to, plus what that JSON leaves out
 //! on purpose: a token's secret hash and display prefix (kept out of audit events, needed by
-//! a replica to authenticate the token). The hash is stored as in `api_tokens`; never a secret.
+//! a replica to authenticate the token), and an invitation's link hash and nonce. The hashes
+//! are stored as in their tables; never a secret.
 
 use serde_json::Value;
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
@@ -188,11 +189,17 @@ fn encode(changes: &[&Change]) -> Result<String, StoreError> {
             Change::Delete { before } => (Some(before), None),
         };
         for (field, entity) in [("before", before), ("after", after)] {
-            if let (Some(Entity::Token(token)), Some(Value::Object(object))) =
-                (entity, value.get_mut(field))
-            {
-                object.insert("secret_hash".into(), token.secret_hash.clone().into());
-                object.insert("display_prefix".into(), token.display_prefix.clone().into());
+            match (entity, value.get_mut(field)) {
+                (Some(Entity::Token(token)), Some(Value::Object(object))) => {
+                    object.insert("secret_hash".into(), token.secret_hash.clone().into());
+                    object.insert("display_prefix".into(), token.display_prefix.clone().into());
+                }
+                // The hash of the link's secret and its nonce, as in `invitations`.
+                (Some(Entity::Invitation(invitation)), Some(Value::Object(object))) => {
+                    object.insert("secret_hash".into(), invitation.secret_hash.clone().into());
+                    object.insert("nonce".into(), invitation.nonce.clone().into());
+                }
+                _ => {}
             }
         }
         values.push(value);

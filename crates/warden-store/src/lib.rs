@@ -22,11 +22,13 @@
 mod audit;
 mod changelog;
 mod codec;
+mod credentials;
 mod entity;
 mod error;
 mod exec;
 mod migrate;
 mod outbox;
+mod platform;
 
 use std::path::Path;
 
@@ -39,8 +41,10 @@ use warden_core::command::Change;
 use warden_core::{AuditEvent, OrgId, OrgState, Organization, Timestamp, TokenId};
 
 pub use crate::changelog::{ChangeListener, Heard, CHANGES_CHANNEL, KEPT_REVISIONS};
+pub use crate::credentials::Credential;
 pub use crate::error::StoreError;
 pub use crate::outbox::OutboxItem;
+pub use crate::platform::{Operator, OperatorToken};
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,12 +66,13 @@ impl Backend {
 }
 
 /// What one commit writes besides the revision: row changes in order, the audit events (one
-/// per command) and the outbox items.
+/// per command), the outbox items, and the passwords of users it creates.
 #[derive(Debug, Clone, Copy)]
 pub struct Commit<'a> {
     pub changes: &'a [&'a Change],
     pub audit: &'a [AuditEvent],
     pub outbox: &'a [OutboxItem],
+    pub credentials: &'a [Credential],
 }
 
 /// Per-connection settings of SQLite: enforce foreign keys, wait up to 5 s for a lock, and
@@ -237,11 +242,48 @@ impl Store {
                 changes: &[],
                 audit: extra_audit,
                 outbox: &[],
+                credentials: &[],
             },
         )
         .await?;
         tx.commit().await?;
         Ok(new_revision)
+    }
+
+    /// The password hash of a user of `org`, if they have one.
+    pub async fn password_hash(
+        &self,
+        org: &OrgId,
+        user: &warden_core::UserId,
+    ) -> Result<Option<String>, StoreError> {
+        credentials::get(&self.pool, org, user).await
+    }
+
+    /// Creates a platform operator with its first token, recording `event` (of the
+    /// platform's audit trail) in the same transaction. With `only_first`, does nothing and
+    /// returns `false` when an operator exists (the bootstrap runs once).
+    pub async fn create_operator(
+        &self,
+        operator: &Operator,
+        token: &OperatorToken,
+        event: &AuditEvent,
+        only_first: bool,
+    ) -> Result<bool, StoreError> {
+        platform::create(&self.pool, operator, token, event, only_first).await
+    }
+
+    /// The operator holding the token with this SHA-256 (hex), with the token's id and
+    /// expiry.
+    pub async fn operator_of_token(
+        &self,
+        secret_hash_hex: &str,
+    ) -> Result<Option<(Operator, String, Option<Timestamp>)>, StoreError> {
+        platform::by_token(&self.pool, secret_hash_hex).await
+    }
+
+    /// Every platform operator, oldest first.
+    pub async fn operators(&self) -> Result<Vec<Operator>, StoreError> {
+        platform::list(&self.pool).await
     }
 
     /// The organization as last committed, or `None` if it does not exist.
@@ -433,6 +475,9 @@ async fn write_commit(
         }
         outbox::insert(tx, item).await?;
     }
+    for credential in commit.credentials {
+        credentials::put(tx, org, credential).await?;
+    }
     Ok(())
 }
 
@@ -612,6 +657,7 @@ mod tests {
                 changes: &changes,
                 audit: std::slice::from_ref(&audit),
                 outbox: &[],
+                credentials: &[],
             };
             store
                 .create_organization(&state.org, state.revision, commit)

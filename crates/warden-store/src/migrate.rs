@@ -33,6 +33,7 @@ pub(crate) const MIGRATIONS: Embedded = &[
         "org changes",
         include_str!("../migrations/0003_org_changes.sql"),
     ),
+    (5, "people", include_str!("../migrations/0005_people.sql")),
 ];
 
 /// SHA-384 checksums of version 1 as it was released in two files, one per dialect, whose

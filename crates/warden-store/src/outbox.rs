@@ -46,6 +46,7 @@ impl OutboxItem {
     fn kind(&self) -> &'static str {
         match self.effect {
             Effect::NotifyTokenCreated { .. } => "notify_token_created",
+            Effect::SendInvitation { .. } => "send_invitation",
         }
     }
 }

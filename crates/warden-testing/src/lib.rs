@@ -104,6 +104,7 @@ pub async fn store_generated_org(
                 changes: &changes,
                 audit: std::slice::from_ref(&audit),
                 outbox: &[],
+                credentials: &[],
             },
         )
         .await

@@ -23,6 +23,7 @@ pub enum Entity {
     NamespaceGrant(NamespaceGrant),
     Cluster(Cluster),
     Token(ApiToken),
+    Invitation(Invitation),
 }
 
 /// One row-level change, with the value before it for the audit log.
@@ -76,6 +77,9 @@ impl OrgState {
                 Entity::Token(token) => {
                     self.tokens.insert(token.id.clone(), token);
                 }
+                Entity::Invitation(invitation) => {
+                    self.invitations.insert(invitation.id.clone(), invitation);
+                }
             },
             Change::Delete { before } => match before {
                 // An organization row is never deleted by a command.
@@ -106,6 +110,9 @@ impl OrgState {
                 }
                 Entity::Token(token) => {
                     self.tokens.remove(&token.id);
+                }
+                Entity::Invitation(invitation) => {
+                    self.invitations.remove(&invitation.id);
                 }
             },
         }
@@ -138,17 +145,67 @@ impl Apply<'_> {
         self.record(before.map(Entity::User), Entity::User(user));
     }
 
+    /// Removes a user and everything of theirs, children first: their personal tokens, their
+    /// namespace keys, their memberships, the rules naming them.
+    pub(super) fn remove_user(&mut self, id: &UserId) {
+        let owned: Vec<TokenId> = self
+            .state
+            .tokens
+            .values()
+            .filter(|t| t.owner.user() == Some(id))
+            .map(|t| t.id.clone())
+            .collect();
+        for token in owned {
+            self.delete_token(&token);
+        }
+        let grants: Vec<NamespaceGrant> = self
+            .state
+            .namespace_grants
+            .iter()
+            .filter(|g| g.user == *id)
+            .cloned()
+            .collect();
+        for grant in grants {
+            self.delete_grant(&grant);
+        }
+        let groups: Vec<GroupId> = self.state.groups_of(id).cloned().collect();
+        for group in groups {
+            self.remove_member(&group, id);
+        }
+        let naming: Vec<AccessPolicy> = self
+            .state
+            .policies
+            .values()
+            .filter(|p| {
+                p.rules
+                    .iter()
+                    .any(|r| r.principal == PrincipalRef::User(id.clone()))
+            })
+            .cloned()
+            .collect();
+        for mut policy in naming {
+            policy
+                .rules
+                .retain(|r| r.principal != PrincipalRef::User(id.clone()));
+            policy.updated_at = self.now;
+            self.put_policy(policy);
+        }
+        let before = self.state.users.remove(id).map(Entity::User);
+        self.record_delete(before);
+    }
+
     pub(super) fn put_group(&mut self, group: Group) {
         let before = self.state.groups.insert(group.id.clone(), group.clone());
         self.record(before.map(Entity::Group), Entity::Group(group));
     }
 
-    /// Deletes a group and, first, its memberships.
+    /// Deletes a group and, first, its memberships and its place in pending invitations.
     pub(super) fn delete_group(&mut self, id: &GroupId) {
         let members: Vec<UserId> = self.state.members_of(id).cloned().collect();
         for user in members {
             self.remove_member(id, &user);
         }
+        self.edit_pending_invitations(|i| i.groups.retain(|g| g != id));
         let before = self.state.groups.remove(id).map(Entity::Group);
         self.record_delete(before);
     }
@@ -189,8 +246,10 @@ impl Apply<'_> {
         self.record(before.map(Entity::Namespace), Entity::Namespace(namespace));
     }
 
-    /// Deletes a namespace and, first, every grant in it.
+    /// Deletes a namespace and, first, every grant in it and its place in pending
+    /// invitations.
     pub(super) fn delete_namespace(&mut self, id: &NamespaceId) {
+        self.edit_pending_invitations(|i| i.namespaces.retain(|n| n.namespace != *id));
         let grants: Vec<NamespaceGrant> = self
             .state
             .namespace_grants
@@ -241,5 +300,32 @@ impl Apply<'_> {
     pub(super) fn delete_token(&mut self, id: &TokenId) {
         let before = self.state.tokens.remove(id).map(Entity::Token);
         self.record_delete(before);
+    }
+
+    pub(super) fn put_invitation(&mut self, invitation: Invitation) {
+        let before = self
+            .state
+            .invitations
+            .insert(invitation.id.clone(), invitation.clone());
+        self.record(
+            before.map(Entity::Invitation),
+            Entity::Invitation(invitation),
+        );
+    }
+
+    /// Applies `edit` to every pending invitation, recording those it changes: what an
+    /// invitation gives must name only what exists, so that accepting it gives exactly that.
+    fn edit_pending_invitations(&mut self, edit: impl Fn(&mut Invitation)) {
+        let pending: Vec<Invitation> = self
+            .state
+            .invitations
+            .values()
+            .filter(|i| i.status == InvitationStatus::Pending)
+            .cloned()
+            .collect();
+        for mut invitation in pending {
+            edit(&mut invitation);
+            self.put_invitation(invitation);
+        }
     }
 }

@@ -100,6 +100,13 @@ pub fn diff(before: &OrgState, after: &OrgState) -> Vec<Change> {
         d,
     );
     diff_map(&before.tokens, &after.tokens, Entity::Token, p, d);
+    diff_map(
+        &before.invitations,
+        &after.invitations,
+        Entity::Invitation,
+        p,
+        d,
+    );
     // Parents deleted in reverse order of dependence: users last.
     parent_deletes.reverse();
     let mut out = child_deletes;

@@ -15,6 +15,7 @@ mod clusters;
 mod diff;
 mod groups;
 mod invariants;
+mod invitations;
 mod namespaces;
 mod organization;
 mod policies;
@@ -29,6 +30,7 @@ pub use self::changes::{Change, Entity};
 pub use self::clusters::ClusterCommand;
 pub use self::diff::diff;
 pub use self::groups::GroupCommand;
+pub use self::invitations::{InvitationCommand, InvitationLink, Offer};
 pub use self::namespaces::NamespaceCommand;
 pub use self::organization::{is_org_id, new_organization, FirstUser, OrganizationCommand};
 pub use self::policies::{PolicyCommand, RuleInput};
@@ -45,8 +47,13 @@ pub use crate::resolve::{Key, PrincipalInput, PrincipalKind};
 pub enum Actor {
     /// A user or service account of the organization, authorized by the engine.
     Principal(PrincipalId),
-    /// The server's own command line (bootstrap and platform operations): not a principal of
-    /// any organization, authorized by having the data store in hand.
+    /// A platform operator, authorized by its operator token: outside every organization,
+    /// it may do what only the platform may (spec sections 5 and 7).
+    Operator(OperatorId),
+    /// The holder of an invitation's link, accepting it: may do that and nothing else.
+    Invitee(InvitationId),
+    /// The server's own command line (bootstrap): not a principal of any organization,
+    /// authorized by having the data store in hand.
     System,
 }
 
@@ -59,6 +66,8 @@ impl Actor {
     pub fn describe(&self) -> String {
         match self {
             Actor::Principal(p) => format!("{}:{}", p.kind(), p.as_str()),
+            Actor::Operator(id) => format!("operator:{id}"),
+            Actor::Invitee(id) => format!("invitation:{id}"),
             Actor::System => "system".to_string(),
         }
     }
@@ -66,12 +75,14 @@ impl Actor {
     pub fn principal(&self) -> Option<&PrincipalId> {
         match self {
             Actor::Principal(p) => Some(p),
-            Actor::System => None,
+            Actor::Operator(_) | Actor::Invitee(_) | Actor::System => None,
         }
     }
 
-    pub fn is_system(&self) -> bool {
-        matches!(self, Actor::System)
+    /// Acts for the platform (an operator or the server's own command line): may do what
+    /// only a platform operator may, and is not subject to an organization's policies.
+    pub fn is_platform(&self) -> bool {
+        matches!(self, Actor::Operator(_) | Actor::System)
     }
 }
 
@@ -92,6 +103,7 @@ pub enum Command {
     Namespace(NamespaceCommand),
     Cluster(ClusterCommand),
     Token(TokenCommand),
+    Invitation(InvitationCommand),
 }
 
 /// What every area's command enum provides.
@@ -118,6 +130,7 @@ macro_rules! dispatch {
             Command::Namespace($c) => $body,
             Command::Cluster($c) => $body,
             Command::Token($c) => $body,
+            Command::Invitation($c) => $body,
         }
     };
 }
@@ -147,6 +160,16 @@ impl Command {
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
         dispatch!(self, c => c.apply(cx))
     }
+
+    /// Every catalog action a principal needs to issue this command: the required one, and
+    /// for an invitation the actions that grant what it gives.
+    pub fn required_actions(&self) -> Vec<&'static str> {
+        let mut out = vec![self.required_action()];
+        if let Command::Invitation(c) = self {
+            out.extend(c.also_required());
+        }
+        out
+    }
 }
 
 macro_rules! command_from {
@@ -165,7 +188,8 @@ command_from!(
     PolicyCommand => Policy,
     NamespaceCommand => Namespace,
     ClusterCommand => Cluster,
-    TokenCommand => Token
+    TokenCommand => Token,
+    InvitationCommand => Invitation
 );
 
 /// A side effect a command asks for, to happen after its commit: written to the outbox in
@@ -186,6 +210,20 @@ pub enum Effect {
         created_by: String,
         created_at: Timestamp,
         expires_at: Option<Timestamp>,
+    },
+    /// Send an invitation to join the organization. The link is not here: the mailer
+    /// derives it from the nonce with the server's link key, and checks it against the hash,
+    /// so the outbox holds nothing that opens the invitation.
+    SendInvitation {
+        org_id: OrgId,
+        org_name: String,
+        invitation_id: InvitationId,
+        email: String,
+        /// The inviter as the email names them.
+        invited_by: String,
+        nonce: String,
+        secret_hash: String,
+        expires_at: Timestamp,
     },
 }
 
@@ -279,19 +317,39 @@ pub fn execute_all(
 ) -> Result<Executed, BatchError> {
     let now = ctx.now();
     let catalog = before.catalog().clone();
-    if let Actor::Principal(principal) = actor {
-        for (index, command) in commands.iter().enumerate() {
-            let action = command.required_action();
-            let allowed = catalog
-                .action_id(action)
-                .is_some_and(|id| before.check_at(principal.as_str(), id, now));
-            if !allowed {
-                return Err(BatchError {
-                    index,
-                    error: catalog.forbidden(action),
-                });
+    match actor {
+        Actor::Principal(principal) => {
+            for (index, command) in commands.iter().enumerate() {
+                for action in command.required_actions() {
+                    let allowed = catalog
+                        .action_id(action)
+                        .is_some_and(|id| before.check_at(principal.as_str(), id, now));
+                    if !allowed {
+                        return Err(BatchError {
+                            index,
+                            error: catalog.forbidden(action),
+                        });
+                    }
+                }
             }
         }
+        // The holder of a link may accept that invitation, and do nothing else.
+        Actor::Invitee(id) => {
+            for (index, command) in commands.iter().enumerate() {
+                let accepting = matches!(
+                    command,
+                    Command::Invitation(InvitationCommand::Accept { invitation, .. })
+                        if invitation == id
+                );
+                if !accepting {
+                    return Err(BatchError {
+                        index,
+                        error: catalog.forbidden(command.required_action()),
+                    });
+                }
+            }
+        }
+        Actor::Operator(_) | Actor::System => {}
     }
     // O(1): the state's collections are persistent, and each command records what it
     // changes as it changes it.

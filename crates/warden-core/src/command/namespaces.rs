@@ -24,6 +24,14 @@ pub enum NamespaceCommand {
         user: Key,
         keys: Vec<String>,
     },
+    /// Adds and removes keys of one user in one namespace, leaving the others as they are:
+    /// how a platform operator grants and removes the reserved keys.
+    ChangeKeys {
+        namespace: Key,
+        user: Key,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
 }
 
 impl AreaCommand for NamespaceCommand {
@@ -31,7 +39,9 @@ impl AreaCommand for NamespaceCommand {
         match self {
             NamespaceCommand::Create { .. } => "iam.namespaces.create",
             NamespaceCommand::Delete { .. } => "iam.namespaces.delete",
-            NamespaceCommand::SetAccess { .. } => "iam.namespace_access.update",
+            NamespaceCommand::SetAccess { .. } | NamespaceCommand::ChangeKeys { .. } => {
+                "iam.namespace_access.update"
+            }
         }
     }
 
@@ -39,7 +49,8 @@ impl AreaCommand for NamespaceCommand {
         match self {
             NamespaceCommand::Create { .. } => None,
             NamespaceCommand::Delete { namespace }
-            | NamespaceCommand::SetAccess { namespace, .. } => Some(namespace.as_str()),
+            | NamespaceCommand::SetAccess { namespace, .. }
+            | NamespaceCommand::ChangeKeys { namespace, .. } => Some(namespace.as_str()),
         }
     }
 
@@ -93,8 +104,62 @@ impl AreaCommand for NamespaceCommand {
                 set_keys(cx, &id, &user, keys)?;
                 Ok(id.to_string())
             }
+            NamespaceCommand::ChangeKeys {
+                namespace,
+                user,
+                add,
+                remove,
+            } => {
+                let id = resolve::namespace(cx.state, namespace.as_str())?.id.clone();
+                let user = resolve::user(cx.state, user.as_str())?.id.clone();
+                let operator = cx.actor.is_platform();
+                for key in add.iter().chain(&remove) {
+                    let perm = cx
+                        .catalog
+                        .namespace_permission(key)
+                        .ok_or_else(|| cx.catalog.unknown_namespace_permission(key))?;
+                    if perm.reserved && !operator {
+                        return Err(DomainError::ReservedNamespacePermission(key.clone()));
+                    }
+                }
+                // What `set_keys` replaces: the keys it may change (every key for an operator,
+                // the grantable ones otherwise), less `remove`, plus `add`.
+                let mut wanted: BTreeSet<String> = held(cx.state, &id, &user)
+                    .into_iter()
+                    .map(|g| g.key)
+                    .filter(|k| {
+                        operator
+                            || !cx
+                                .catalog
+                                .namespace_permission(k)
+                                .is_some_and(|p| p.reserved)
+                    })
+                    .collect();
+                for key in &remove {
+                    wanted.remove(key);
+                }
+                wanted.extend(add);
+                set_keys(cx, &id, &user, wanted.into_iter().collect())?;
+                Ok(id.to_string())
+            }
         }
     }
+}
+
+/// The keys `user` holds in `namespace`.
+fn held(state: &OrgState, namespace: &NamespaceId, user: &UserId) -> Vec<NamespaceGrant> {
+    state
+        .namespace_grants
+        .range(
+            NamespaceGrant {
+                namespace: namespace.clone(),
+                user: user.clone(),
+                key: String::new(),
+            }..,
+        )
+        .take_while(|g| g.namespace == *namespace && g.user == *user)
+        .cloned()
+        .collect()
 }
 
 /// Replaces the grantable namespace keys of one user in one namespace, keeping the
@@ -105,7 +170,7 @@ fn set_keys(
     user: &UserId,
     keys: Vec<String>,
 ) -> Result<(), DomainError> {
-    let operator = cx.actor.is_system();
+    let operator = cx.actor.is_platform();
     if keys.len() > validate::MAX_NAMESPACE_KEYS {
         return Err(DomainError::invalid(
             "permissions",
@@ -123,20 +188,7 @@ fn set_keys(
         }
         wanted.insert(key);
     }
-    let held: Vec<NamespaceGrant> = cx
-        .state
-        .namespace_grants
-        .range(
-            NamespaceGrant {
-                namespace: namespace.clone(),
-                user: user.clone(),
-                key: String::new(),
-            }..,
-        )
-        .take_while(|g| g.namespace == *namespace && g.user == *user)
-        .cloned()
-        .collect();
-    for grant in held {
+    for grant in held(cx.state, namespace, user) {
         let reserved = cx
             .catalog
             .namespace_permission(&grant.key)

@@ -14,21 +14,32 @@ use crate::validate;
 pub enum OrganizationCommand {
     /// Renames the organization.
     Update { name: String },
+    /// Makes another active user the default admin, adding them to `admin` if they are not
+    /// in it (platform operators only, spec section 7.3).
+    SetDefaultAdmin { user: super::Key },
 }
 
 impl AreaCommand for OrganizationCommand {
     fn required_action(&self) -> &'static str {
         match self {
             OrganizationCommand::Update { .. } => "iam.organizations.update",
+            // A principal holding it is still told that this is an operator's.
+            OrganizationCommand::SetDefaultAdmin { .. } => "iam.organizations.update",
         }
     }
 
     fn target(&self) -> Option<&str> {
-        None
+        match self {
+            OrganizationCommand::Update { .. } => None,
+            OrganizationCommand::SetDefaultAdmin { user } => Some(user.as_str()),
+        }
     }
 
-    fn target_id(&self, _state: &OrgState) -> Option<String> {
-        None
+    fn target_id(&self, state: &OrgState) -> Option<String> {
+        let key = self.target()?;
+        crate::resolve::user(state, key)
+            .ok()
+            .map(|u| u.id.to_string())
     }
 
     fn apply(self, cx: &mut Apply<'_>) -> Result<String, DomainError> {
@@ -41,6 +52,30 @@ impl AreaCommand for OrganizationCommand {
                 let id = org.id.to_string();
                 cx.put_org(org);
                 Ok(id)
+            }
+            OrganizationCommand::SetDefaultAdmin { user } => {
+                if !cx.actor.is_platform() {
+                    return Err(DomainError::OperatorOnly("warden org set-default-admin"));
+                }
+                let user = crate::resolve::user(cx.state, user.as_str())?.clone();
+                if user.status != UserStatus::Active {
+                    return Err(DomainError::invalid(
+                        "user",
+                        format!(
+                            "`{}` is not active: only an active user can be the default admin",
+                            user.email
+                        ),
+                    ));
+                }
+                if let Some(admin) = cx.state.group_by_name("admin").map(|g| g.id.clone()) {
+                    cx.add_member(admin, user.id.clone());
+                }
+                let org = Organization {
+                    default_admin: user.id.clone(),
+                    ..cx.state.org.clone()
+                };
+                cx.put_org(org);
+                Ok(user.id.to_string())
             }
         }
     }

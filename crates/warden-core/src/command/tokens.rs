@@ -141,7 +141,11 @@ impl AreaCommand for TokenCommand {
                         ))
                     }
                     Actor::Principal(caller) => caller.clone(),
-                    Actor::System => owner.clone(),
+                    // A platform actor hands the token to its owner.
+                    Actor::Operator(_) | Actor::System => owner.clone(),
+                    Actor::Invitee(_) => {
+                        return Err(DomainError::not_found("principal", owner.as_str()))
+                    }
                 };
                 let recipient = match &owner {
                     PrincipalId::User(id) => match cx.state.users.get(id) {
@@ -201,7 +205,8 @@ impl AreaCommand for TokenCommand {
                     .get(&TokenId::from(token.0.clone()))
                     .is_some_and(|t| match cx.actor {
                         Actor::Principal(caller) => t.owner == *caller,
-                        Actor::System => true,
+                        Actor::Operator(_) | Actor::System => true,
+                        Actor::Invitee(_) => false,
                     });
                 // Another principal's token is reported as absent, not as forbidden: token
                 // ids are not something a caller may probe for.

@@ -1,7 +1,7 @@
 //! Users: added by platform operators (users otherwise arrive through invitations), renamed,
-//! deactivated and reactivated.
+//! deactivated and reactivated, and removed by platform operators.
 
-use super::{Actor, Apply, AreaCommand, Key};
+use super::{Apply, AreaCommand, Key};
 use crate::domain::*;
 use crate::error::DomainError;
 use crate::{resolve, validate};
@@ -25,6 +25,12 @@ pub enum UserCommand {
     Reactivate {
         user: Key,
     },
+    /// Removes a user from the organization completely (platform operators only): their
+    /// personal tokens, memberships, namespace keys and the rules naming them go with them.
+    /// Tokens they created for others stay (the seeds' rule); the caller lists them.
+    Remove {
+        user: Key,
+    },
 }
 
 impl AreaCommand for UserCommand {
@@ -34,6 +40,8 @@ impl AreaCommand for UserCommand {
             UserCommand::Update { .. } => "iam.users.update",
             UserCommand::Deactivate { .. } => "iam.users.deactivate",
             UserCommand::Reactivate { .. } => "iam.users.reactivate",
+            // A principal holding it is still told that removal is an operator's.
+            UserCommand::Remove { .. } => "iam.users.deactivate",
         }
     }
 
@@ -42,7 +50,8 @@ impl AreaCommand for UserCommand {
             UserCommand::Create { .. } => None,
             UserCommand::Update { user, .. }
             | UserCommand::Deactivate { user }
-            | UserCommand::Reactivate { user } => Some(user.as_str()),
+            | UserCommand::Reactivate { user }
+            | UserCommand::Remove { user } => Some(user.as_str()),
         }
     }
 
@@ -58,8 +67,10 @@ impl AreaCommand for UserCommand {
                 first_name,
                 last_name,
             } => {
-                if *cx.actor != Actor::System {
-                    return Err(DomainError::OperatorOnly);
+                if !cx.actor.is_platform() {
+                    return Err(DomainError::OperatorOnly(
+                        "warden invitations create, or warden org add-user",
+                    ));
                 }
                 let email = validate::email("email", &email)?;
                 if cx.state.user_by_email(&email).is_some() {
@@ -115,6 +126,17 @@ impl AreaCommand for UserCommand {
                 let id = updated.id.to_string();
                 cx.put_user(updated);
                 Ok(id)
+            }
+            UserCommand::Remove { user } => {
+                if !cx.actor.is_platform() {
+                    return Err(DomainError::OperatorOnly("warden org remove-user"));
+                }
+                let user = resolve::user(cx.state, user.as_str())?.clone();
+                if user.id == cx.state.org.default_admin {
+                    return Err(DomainError::DefaultAdminRemoval(user.email.to_string()));
+                }
+                cx.remove_user(&user.id);
+                Ok(user.id.to_string())
             }
         }
     }

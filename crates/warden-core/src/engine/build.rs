@@ -310,7 +310,8 @@ impl Snapshot {
                     Entity::Policy(_)
                     | Entity::Organization(_)
                     | Entity::Cluster(_)
-                    | Entity::Token(_) => {}
+                    | Entity::Token(_)
+                    | Entity::Invitation(_) => {}
                 }
             }
             let (old, new) = (as_policy(before), as_policy(after));

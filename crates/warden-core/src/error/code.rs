@@ -56,6 +56,9 @@ error_codes! {
     ReservedNamespacePermission = ("reserved_namespace_permission", 403, "Reserved namespace permission"),
     /// A platform-operator action.
     OperatorOnly = ("operator_only", 403, "Platform operators only"),
+    /// An invitation link that names no pending invitation (mistyped, or replaced by a
+    /// resend).
+    InvitationLinkInvalid = ("invitation_link_invalid", 404, "Invitation link not valid"),
     /// Unknown entity.
     NotFound = ("not_found", 404, "Not found"),
     /// Unknown route.
@@ -66,6 +69,12 @@ error_codes! {
     DuplicateName = ("duplicate_name", 409, "Name already taken"),
     /// A name a reader could mistake for an existing one (Unicode confusables).
     ConfusableName = ("confusable_name", 409, "Name resembles another"),
+    /// The invited address already belongs to a member of the organization.
+    AlreadyMember = ("already_member", 409, "Already a member"),
+    /// The address already has a pending invitation.
+    AlreadyInvited = ("already_invited", 409, "Already invited"),
+    /// An accepted, revoked or expired invitation cannot be edited, resent or revoked.
+    InvitationNotPending = ("invitation_not_pending", 409, "Invitation not pending"),
     /// The change would leave no active admin.
     LastAdmin = ("last_admin", 409, "Last admin"),
     /// Legacy groups cannot be deleted or renamed.
@@ -78,6 +87,12 @@ error_codes! {
     RevisionNotReached = ("revision_not_reached", 409, "Revision not reached"),
     /// Too many concurrent writers; retry.
     ConcurrentModification = ("concurrent_modification", 409, "Concurrent modification"),
+    /// The invitation was revoked.
+    InvitationRevoked = ("invitation_revoked", 410, "Invitation revoked"),
+    /// The invitation's time ran out.
+    InvitationExpired = ("invitation_expired", 410, "Invitation expired"),
+    /// The invitation was used already: a link works once.
+    InvitationAccepted = ("invitation_already_accepted", 410, "Invitation already accepted"),
     /// The body is over 1 MiB.
     PayloadTooLarge = ("payload_too_large", 413, "Payload too large"),
     /// The request target is over 8 KiB.

@@ -67,8 +67,10 @@ pub enum DomainError {
         "administrators may not change their own organization-level privileges; another admin must"
     )]
     SelfPrivilegeChange,
-    #[error("the organization's default admin must stay an active member of `admin`; only a platform operator can change it")]
+    #[error("the organization's default admin must stay an active member of `admin`; only a platform operator can change it (`warden org set-default-admin`)")]
     DefaultAdminProtected,
+    #[error("`{0}` is the organization's default admin: make another user the default admin first (`warden org set-default-admin`)")]
+    DefaultAdminRemoval(String),
     #[error("legacy group `{0}` cannot be renamed or deleted")]
     LegacyGroupProtected(String),
     #[error("default policy `{0}` cannot be deleted or renamed")]
@@ -80,11 +82,26 @@ pub enum DomainError {
     #[error("group `{group}` is named by access policies [{policies}]; remove those rules first")]
     GroupInUse { group: String, policies: String },
     #[error(
-        "namespace permission `{0}` is reserved: only a platform operator can grant or remove it"
+        "namespace permission `{0}` is reserved: only a platform operator can grant or remove it (`warden org namespace-keys`)"
     )]
     ReservedNamespacePermission(String),
-    #[error("only a platform operator may do this")]
-    OperatorOnly,
+    /// The operator command that does it.
+    #[error("only a platform operator may do this (`{0}`)")]
+    OperatorOnly(&'static str),
+    #[error("`{0}` is already a member of this organization")]
+    AlreadyMember(String),
+    #[error("`{0}` already has a pending invitation (`{1}`): resend or edit it instead")]
+    AlreadyInvited(String, String),
+    #[error("invitation `{id}` is {status}: only a pending invitation can be changed")]
+    InvitationNotPending { id: String, status: &'static str },
+    #[error("this invitation was revoked; ask an admin of the organization for a new one")]
+    InvitationRevoked,
+    #[error("this invitation expired; ask an admin of the organization to resend it")]
+    InvitationExpired,
+    #[error("this invitation was already accepted; sign in instead")]
+    InvitationAccepted,
+    #[error("this invitation link is not valid (mistyped, or replaced by a newer one)")]
+    InvitationLinkInvalid,
 }
 
 impl ErrorCode for DomainError {
@@ -102,14 +119,23 @@ impl ErrorCode for DomainError {
             DomainError::Forbidden { .. } => Code::Forbidden,
             DomainError::LastAdmin => Code::LastAdmin,
             DomainError::SelfPrivilegeChange => Code::SelfPrivilegeChange,
-            DomainError::DefaultAdminProtected => Code::DefaultAdminProtected,
+            DomainError::DefaultAdminProtected | DomainError::DefaultAdminRemoval(_) => {
+                Code::DefaultAdminProtected
+            }
             DomainError::LegacyGroupProtected(_) => Code::LegacyGroupProtected,
             DomainError::DefaultPolicyProtected(_) => Code::DefaultPolicyProtected,
             DomainError::DefaultPolicyRolesFixed { .. } => Code::DefaultPolicyRolesFixed,
             DomainError::DefaultPolicyGroupRequired { .. } => Code::DefaultPolicyGroupRequired,
             DomainError::GroupInUse { .. } => Code::GroupInUse,
             DomainError::ReservedNamespacePermission(_) => Code::ReservedNamespacePermission,
-            DomainError::OperatorOnly => Code::OperatorOnly,
+            DomainError::OperatorOnly(_) => Code::OperatorOnly,
+            DomainError::AlreadyMember(_) => Code::AlreadyMember,
+            DomainError::AlreadyInvited(..) => Code::AlreadyInvited,
+            DomainError::InvitationNotPending { .. } => Code::InvitationNotPending,
+            DomainError::InvitationRevoked => Code::InvitationRevoked,
+            DomainError::InvitationExpired => Code::InvitationExpired,
+            DomainError::InvitationAccepted => Code::InvitationAccepted,
+            DomainError::InvitationLinkInvalid => Code::InvitationLinkInvalid,
         }
     }
 }
@@ -157,7 +183,7 @@ impl DomainError {
         }
     }
 
-    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> DomainError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> DomainError {
         DomainError::InvalidField {
             field: field.to_string(),
             message: message.into(),

@@ -13,6 +13,7 @@ mod common;
 mod engine;
 mod groups;
 mod invariants;
+mod invitations;
 mod namespaces;
 mod patching;
 mod policies;

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::{Deserialize, DeserializeOwned};
 
 use super::error::ApiError;
-use crate::service::{Caller, Service};
+use crate::service::{Caller, OperatorCaller, Service};
 
 /// A JSON request body, strictly: `Content-Type: application/json`, an object at the top
 /// (never an array standing for one), no field the type does not know (each input type
@@ -146,6 +146,34 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     }
 }
 
+/// The bearer secret of a request and the client's address; a missing or malformed
+/// header counts as a failed authentication.
+fn bearer<'a>(
+    parts: &'a Parts,
+    service: &Service,
+) -> Result<(&'a str, Option<std::net::IpAddr>), ApiError> {
+    let address = parts
+        .extensions
+        .get::<crate::http::serve::ClientAddr>()
+        .map(|a| a.0);
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        service.unauthenticated_from(
+            address,
+            "an Authorization: Bearer <token> header is required",
+        )
+    })?;
+    let secret = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            service
+                .unauthenticated_from(address, "the Authorization header must be `Bearer <token>`")
+        })?;
+    Ok((secret, address))
+}
+
 impl FromRequestParts<Arc<Service>> for Caller {
     type Rejection = ApiError;
 
@@ -153,27 +181,20 @@ impl FromRequestParts<Arc<Service>> for Caller {
         parts: &mut Parts,
         service: &Arc<Service>,
     ) -> Result<Caller, ApiError> {
-        let address = parts
-            .extensions
-            .get::<crate::http::serve::ClientAddr>()
-            .map(|a| a.0);
-        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            service.unauthenticated_from(
-                address,
-                "an Authorization: Bearer <token> header is required",
-            )
-        })?;
-        let secret = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                service.unauthenticated_from(
-                    address,
-                    "the Authorization header must be `Bearer <token>`",
-                )
-            })?;
+        let (secret, address) = bearer(parts, service)?;
         Ok(service.authenticate_from(secret, address).await?)
+    }
+}
+
+/// A platform operator, by an operator token (`/v1/platform/...`).
+impl FromRequestParts<Arc<Service>> for OperatorCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        service: &Arc<Service>,
+    ) -> Result<OperatorCaller, ApiError> {
+        let (secret, address) = bearer(parts, service)?;
+        Ok(service.authenticate_operator_from(secret, address).await?)
     }
 }

@@ -66,9 +66,15 @@ impl Service {
 
     /// Verifies a bearer secret: format and checksum first (no look-up), then the hash.
     pub async fn authenticate(&self, secret: &str) -> Result<Caller, ServiceError> {
-        token::parse_secret(secret).map_err(|_| {
+        let kind = token::parse_secret(secret).map_err(|_| {
             ServiceError::Unauthenticated("the bearer token is not a valid Warden token")
         })?;
+        if kind == token::SecretKind::Operator {
+            return Err(ServiceError::Unauthenticated(
+                "a platform operator's token acts only on the /v1/platform endpoints \
+                 (`warden org ...`, `warden operator ...`)",
+            ));
+        }
         let hash = token::hash_secret(secret);
         let known = self
             .token_orgs

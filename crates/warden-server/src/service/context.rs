@@ -85,7 +85,12 @@ impl std::fmt::Debug for NewSecret {
 }
 
 pub fn new_personal_secret() -> NewSecret {
-    let secret = token::encode_secret(SecretKind::Personal, &random_bytes());
+    new_secret(SecretKind::Personal)
+}
+
+/// A new secret of `kind`, with what is stored of it.
+pub fn new_secret(kind: SecretKind) -> NewSecret {
+    let secret = token::encode_secret(kind, &random_bytes());
     NewSecret {
         hash_hex: token::to_hex(&token::hash_secret(&secret)),
         display_prefix: token::display_prefix(&secret),

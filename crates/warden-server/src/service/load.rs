@@ -96,7 +96,7 @@ impl Service {
     }
 
     /// While warming up: loads `org` now, for a caller that cannot wait for the background.
-    pub(super) async fn load_on_demand(
+    pub(crate) async fn load_on_demand(
         &self,
         org: &OrgId,
     ) -> Result<Option<Arc<CompiledOrg>>, ServiceError> {

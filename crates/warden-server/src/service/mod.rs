@@ -15,9 +15,11 @@ mod auth;
 mod compiled;
 pub mod context;
 mod error;
+pub mod invitations;
 mod load;
 mod metrics;
 pub mod outbox;
+mod platform;
 mod sync;
 mod throttle;
 mod write;
@@ -47,7 +49,9 @@ impl Service {
         self.listening.load(Ordering::Relaxed)
     }
 }
+pub use self::invitations::LinkKey;
 pub use self::outbox::Mailer;
+pub use self::platform::{AddedUser, OperatorCaller, RemovedUser, PLATFORM_AUDIT};
 
 struct OrgEntry {
     compiled: ArcSwap<CompiledOrg>,
@@ -88,6 +92,13 @@ pub struct Settings {
     pub outbox_interval: Duration,
     /// Failed authentications allowed per client address (`None`: unlimited).
     pub auth_failure_limit: Option<AuthFailureLimit>,
+    /// The address users reach this server at, for the links in emails
+    /// (`http://127.0.0.1:8080`).
+    pub public_url: String,
+    /// How long an invitation's link works (7 days).
+    pub invitation_ttl: Duration,
+    /// The key invitation links are made with (see `invitations.rs`).
+    pub link_key: LinkKey,
 }
 
 impl Default for Settings {
@@ -98,6 +109,9 @@ impl Default for Settings {
             mailer: None,
             outbox_interval: Duration::from_secs(5),
             auth_failure_limit: Some(AuthFailureLimit::default()),
+            public_url: "http://127.0.0.1:8080".to_string(),
+            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            link_key: LinkKey::random(),
         }
     }
 }
@@ -200,6 +214,15 @@ impl Service {
     /// The organization as this server currently serves it.
     pub fn compiled(&self, org: &OrgId) -> Option<Arc<CompiledOrg>> {
         self.orgs.load().get(org).map(|e| e.compiled.load_full())
+    }
+
+    /// Every organization this server serves now (while warming up, those loaded so far).
+    pub fn organizations(&self) -> Vec<Arc<CompiledOrg>> {
+        self.orgs
+            .load()
+            .values()
+            .map(|e| e.compiled.load_full())
+            .collect()
     }
 
     pub fn org_ids(&self) -> Vec<OrgId> {
@@ -381,6 +404,19 @@ impl Service {
         first: FirstUser,
         lifetime: TokenLifetime,
     ) -> Result<(Arc<CompiledOrg>, String, TokenId), ServiceError> {
+        self.create_organization_by(&Actor::System, name, first, lifetime)
+            .await
+    }
+
+    /// [`Service::create_organization`], recorded in the audit log as done by `actor` (a
+    /// platform operator, or the system).
+    pub async fn create_organization_by(
+        &self,
+        actor: &Actor,
+        name: &str,
+        first: FirstUser,
+        lifetime: TokenLifetime,
+    ) -> Result<(Arc<CompiledOrg>, String, TokenId), ServiceError> {
         let mut ctx = SystemContext::new();
         for _ in 0..10 {
             let bytes: [u8; 3] = context::random_bytes();
@@ -412,9 +448,9 @@ impl Service {
                 &mut ctx,
             )?;
             let (mut changes, mut events, mut outbox) =
-                Self::records(&id, &Actor::System, &created, ctx.now())?;
+                Self::records(&id, actor, &created, ctx.now())?;
             let (more_changes, more_events, more_outbox) =
-                Self::records(&id, &Actor::System, &with_token, ctx.now())?;
+                Self::records(&id, actor, &with_token, ctx.now())?;
             changes.extend(more_changes);
             events.extend(more_events);
             outbox.extend(more_outbox);
@@ -423,6 +459,7 @@ impl Service {
                 changes: &changes,
                 audit: &events,
                 outbox: &outbox,
+                credentials: &[],
             };
             match self
                 .store

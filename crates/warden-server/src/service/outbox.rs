@@ -81,9 +81,28 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// The email an effect sends.
-pub fn email_of(effect: &Effect) -> Email {
+/// The email an effect sends; `link` is the invitation link of a `SendInvitation` (made by
+/// the service, which holds the link key).
+pub fn email_of(effect: &Effect, link: &str) -> Email {
     match effect {
+        Effect::SendInvitation {
+            org_id,
+            org_name,
+            email,
+            invited_by,
+            expires_at,
+            ..
+        } => Email {
+            to: email.clone(),
+            subject: format!("You are invited to join {org_name} on Warden"),
+            body: format!(
+                "Hello,\n\n{invited_by} invited you to join the organization {org_name} \
+                 ({org_id}).\n\nTo accept, open this link and choose your name and password:\n\n\
+                 {link}\n\nThe link works once, until {expires}. If you did not expect this \
+                 invitation, ignore this email.\n",
+                expires = expires_at.rfc3339(),
+            ),
+        },
         Effect::NotifyTokenCreated {
             org_id,
             org_name,
@@ -141,6 +160,29 @@ async fn write_eml(dir: &Path, id: &str, message: &str) -> std::io::Result<()> {
 }
 
 impl Service {
+    /// The invitation link an effect's email carries (empty for other effects), made from
+    /// its nonce and checked against its hash: a server with another link key refuses.
+    fn link_of(&self, effect: &Effect) -> Result<String, String> {
+        let Effect::SendInvitation {
+            org_id,
+            nonce,
+            secret_hash,
+            ..
+        } = effect
+        else {
+            return Ok(String::new());
+        };
+        let secret = self.settings.link_key.secret(org_id, nonce);
+        if warden_core::token::to_hex(&warden_core::token::hash_secret(&secret)) != *secret_hash {
+            return Err(
+                "this server's link key differs from the one that made the invitation \
+                        (servers sharing a database must share --link-key-file)"
+                    .to_string(),
+            );
+        }
+        Ok(self.invitation_url(&secret))
+    }
+
     /// Delivers the due outbox items once; returns how many were delivered.
     pub async fn deliver_outbox(&self) -> Result<usize, ServiceError> {
         let Some(mailer) = &self.settings.mailer else {
@@ -164,7 +206,23 @@ impl Service {
     }
 
     async fn deliver(&self, mailer: &Mailer, item: &OutboxItem) -> Result<bool, ServiceError> {
-        let email = email_of(&item.effect);
+        let link = match self.link_of(&item.effect) {
+            Ok(link) => link,
+            Err(e) => {
+                // Another server (with the right key) may deliver it; this one retries later.
+                self.store
+                    .outbox_failed(
+                        &item.id,
+                        &self.worker_id,
+                        &e,
+                        Timestamp(now().0 + MAX_BACKOFF_MS),
+                    )
+                    .await?;
+                tracing::warn!(effect = %item.id, error = %e, "email not sent");
+                return Ok(false);
+            }
+        };
+        let email = email_of(&item.effect, &link);
         match mailer.send(&item.id, &email, item.created_at).await {
             Ok(()) => {
                 tracing::info!(effect = %item.id, to = %email.to, "email delivered");

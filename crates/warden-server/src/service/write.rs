@@ -16,9 +16,9 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use warden_core::command::{Applied, Change, Effect};
 use warden_core::{
-    Actor, AuditEvent, Command, CommandContext, Executed, OrgId, Timestamp, TokenId,
+    Actor, AuditEvent, Command, CommandContext, Executed, OrgId, Timestamp, TokenId, UserId,
 };
-use warden_store::{Commit, OutboxItem, StoreError};
+use warden_store::{Commit, Credential, OutboxItem, StoreError};
 
 use super::context::{self, current_request_id, SystemContext};
 use super::{audit, Caller, OrgEntry, Service, ServiceError, Written};
@@ -39,6 +39,9 @@ pub(super) struct WriteRequest {
     /// write runs on, so a token revoked meanwhile (on this server or another) writes nothing.
     token: Option<TokenId>,
     commands: Vec<Command>,
+    /// A password hash (PHC string) for the user the write's first command creates
+    /// (accepting an invitation), stored in the commit's transaction.
+    password_hash: Option<String>,
     /// The request it came from, for its audit events (the batch runs in another task).
     request_id: String,
     reply: oneshot::Sender<Result<Written, ServiceError>>,
@@ -85,6 +88,7 @@ impl Service {
             &caller.actor(),
             Some(caller.token.clone()),
             vec![command],
+            None,
         )
         .await
         .map_err(|e| match e {
@@ -102,7 +106,24 @@ impl Service {
         actor: &Actor,
         commands: Vec<Command>,
     ) -> Result<Written, ServiceError> {
-        self.submit(org, actor, None, commands).await
+        self.submit(org, actor, None, commands, None).await
+    }
+
+    /// Runs a command that creates a user (its target) and stores `password_hash` for them in
+    /// the same transaction: accepting an invitation.
+    pub(super) async fn execute_with_password(
+        self: &Arc<Self>,
+        org: &OrgId,
+        actor: &Actor,
+        command: Command,
+        password_hash: String,
+    ) -> Result<Written, ServiceError> {
+        self.submit(org, actor, None, vec![command], Some(password_hash))
+            .await
+            .map_err(|e| match e {
+                ServiceError::Batch(batch) => ServiceError::Domain(batch.error),
+                other => other,
+            })
     }
 
     /// Queues a write and waits for its answer.
@@ -112,6 +133,7 @@ impl Service {
         actor: &Actor,
         token: Option<TokenId>,
         commands: Vec<Command>,
+        password_hash: Option<String>,
     ) -> Result<Written, ServiceError> {
         let entry = self.entry(org)?;
         let (reply, answer) = oneshot::channel();
@@ -120,6 +142,7 @@ impl Service {
                 actor: actor.clone(),
                 token,
                 commands,
+                password_hash,
                 request_id: current_request_id(),
                 reply,
             });
@@ -315,12 +338,29 @@ impl Service {
                 ))
             })
             .collect::<Result<Vec<Records<'_>>, ServiceError>>()?;
+        let credentials: Vec<Vec<Credential>> = accepted
+            .iter()
+            .map(|a| {
+                let hash = batch.get(a.index).and_then(|w| w.password_hash.clone());
+                let user = a.applied.first().map(|applied| applied.target.clone());
+                match (hash, user) {
+                    (Some(password_hash), Some(user)) => vec![Credential {
+                        user: UserId::from(user),
+                        password_hash,
+                        at: a.at,
+                    }],
+                    _ => Vec::new(),
+                }
+            })
+            .collect();
         let commits: Vec<Commit<'_>> = records
             .iter()
-            .map(|(changes, audit, outbox)| Commit {
+            .zip(&credentials)
+            .map(|((changes, audit, outbox), credentials)| Commit {
                 changes,
                 audit,
                 outbox,
+                credentials,
             })
             .collect();
         let committed = self

@@ -154,9 +154,10 @@ async fn an_email_written_by_a_worker_that_died_before_marking_it_is_sent_once()
                 warden_core::Effect::NotifyTokenCreated { token_id, .. } => {
                     token_id.to_string() == created.token.id
                 }
+                _ => false,
             })
             .unwrap();
-        let message = warden_server::service::outbox::email_of(&item.effect)
+        let message = warden_server::service::outbox::email_of(&item.effect, "")
             .render(&item.id, item.created_at);
         std::fs::write(mail.path().join(format!("{}.eml", item.id)), &message).unwrap();
         // Its lease runs out; a live worker takes the items over and delivers them.

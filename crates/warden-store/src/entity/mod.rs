@@ -9,6 +9,7 @@
 
 mod cluster;
 mod group;
+mod invitation;
 mod namespace;
 pub(crate) mod organization;
 mod policy;
@@ -50,6 +51,7 @@ async fn put(conn: &mut AnyConnection, org: &OrgId, entity: &Entity) -> Result<(
         Entity::NamespaceGrant(row) => namespace::put_grant(conn, org, row).await,
         Entity::Cluster(row) => cluster::put(conn, org, row).await,
         Entity::Token(row) => token::put(conn, org, row).await,
+        Entity::Invitation(row) => invitation::put(conn, org, row).await,
     }
 }
 
@@ -68,6 +70,7 @@ async fn delete(conn: &mut AnyConnection, org: &OrgId, entity: &Entity) -> Resul
         Entity::NamespaceGrant(row) => namespace::delete_grant(conn, org, row).await,
         Entity::Cluster(row) => cluster::delete(conn, org, row).await,
         Entity::Token(row) => token::delete(conn, org, row).await,
+        Entity::Invitation(row) => invitation::delete(conn, org, row).await,
     }
 }
 
@@ -101,6 +104,7 @@ pub(crate) async fn load(
     namespace::load(conn, org, &mut states).await?;
     cluster::load(conn, org, &mut states).await?;
     token::load(conn, org, &mut states).await?;
+    invitation::load(conn, org, &mut states).await?;
     Ok(states)
 }
 

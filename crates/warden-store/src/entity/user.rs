@@ -19,6 +19,7 @@ const PUT: &str = "INSERT INTO users \
      created_at = excluded.created_at \
      WHERE users.org_id = excluded.org_id";
 const DELETE: &str = "DELETE FROM users WHERE id = $1 AND org_id = $2";
+const DELETE_CREDENTIALS: &str = "DELETE FROM user_credentials WHERE user_id = $1 AND org_id = $2";
 const ROWS: Select = Select {
     from: "SELECT org_id, id, email, first_name, last_name, status, created_at FROM users",
     org_column: "org_id",
@@ -46,6 +47,8 @@ pub(super) async fn delete(
     org: &OrgId,
     u: &User,
 ) -> Result<(), StoreError> {
+    // The password goes with the user (it is not an entity of the organization's state).
+    by_id(conn, DELETE_CREDENTIALS, u.id.as_str(), org).await?;
     let done = by_id(conn, DELETE, u.id.as_str(), org).await?;
     delete_done(done, "user", u.id.as_str(), org)
 }

@@ -75,6 +75,7 @@ async fn a_commit_at_a_stale_revision_writes_nothing(db: Db) {
         changes: &[],
         audit: &second.audit,
         outbox: &second.outbox,
+        credentials: &[],
     };
     let err = store
         .commit(&OrgId::from("ffffff"), 1, nowhere)
@@ -378,6 +379,7 @@ fn commit_of<'a>(prepared: &'a Prepared, changes: &'a [&'a Change]) -> Commit<'a
         changes,
         audit: &prepared.audit,
         outbox: &prepared.outbox,
+        credentials: &[],
     }
 }
 

@@ -203,6 +203,7 @@ impl Prepared {
             changes,
             audit: &self.audit,
             outbox: &self.outbox,
+            credentials: &[],
         }
     }
 
@@ -359,6 +360,7 @@ impl Org {
             changes: &changes.iter().collect::<Vec<_>>(),
             audit: std::slice::from_ref(&audit),
             outbox: &[],
+            credentials: &[],
         };
         let revision = store
             .commit(self.id(), self.revision(), commit)

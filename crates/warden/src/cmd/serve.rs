@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use warden_core::ErrorCode;
+use warden_server::service::LinkKey;
 use warden_server::{AuthFailureLimit, Limits, Mailer, Service, ServiceError, Settings};
 use warden_store::Store;
 
@@ -46,6 +47,18 @@ pub struct ServeArgs {
         value_name = "N"
     )]
     pub max_failed_auth_per_minute: u32,
+    /// The address users reach this server at, for the links in emails (invitations).
+    /// [default: http://<the address it listens on>]
+    #[arg(long, env = "WARDEN_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// How long an invitation's link works: `<N>d`, `<N>h` or `<N>m`.
+    #[arg(long, env = "WARDEN_INVITATION_TTL", default_value = "7d", value_parser = parse_ttl, value_name = "DURATION")]
+    pub invitation_ttl: std::time::Duration,
+    /// The file of the key invitation links are made with (64 hex digits; created, mode
+    /// 0600, if missing). Servers sharing a database must share it. [env:
+    /// WARDEN_LINK_KEY_FILE] [default: <data dir>/link.key]
+    #[arg(long, value_name = "FILE")]
+    pub link_key_file: Option<PathBuf>,
     /// Log lines on stderr as text, or as one JSON object per line (for a log collector).
     #[arg(
         long,
@@ -136,6 +149,37 @@ fn data_dir(args: &StoreArgs, env: &impl Fn(&str) -> Option<String>) -> PathBuf 
     })
 }
 
+/// `7d`, `12h`, `30m`: a lifetime of at least a minute and at most a year.
+fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}`: expected <N>d, <N>h or <N>m, such as 7d"))?;
+    let seconds = match unit {
+        "d" => n.saturating_mul(86_400),
+        "h" => n.saturating_mul(3_600),
+        "m" => n.saturating_mul(60),
+        _ => return Err(format!("`{text}`: expected <N>d, <N>h or <N>m, such as 7d")),
+    };
+    if !(60..=366 * 86_400).contains(&seconds) {
+        return Err(format!("`{text}`: must be between 1m and 366d"));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+/// The link key file: `--link-key-file`, else `WARDEN_LINK_KEY_FILE`, else `link.key` in
+/// the data directory (also when the database is elsewhere).
+fn link_key_file(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> PathBuf {
+    if let Some(file) = &args.link_key_file {
+        return file.clone();
+    }
+    if let Some(file) = non_blank(&env, "WARDEN_LINK_KEY_FILE") {
+        return PathBuf::from(file);
+    }
+    data_dir(&args.store, &env).join("link.key")
+}
+
 /// Where `warden serve` writes emails: `--mail-dir`, else `WARDEN_MAIL_DIR`, else the
 /// `outbox` directory under the data directory (also when the database is elsewhere).
 pub fn mail_dir(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> PathBuf {
@@ -186,14 +230,17 @@ pub fn init_logging_as(default: &str, format: LogFormat) {
 
 /// Opens the store the options name and loads every organization from it.
 pub async fn open_service(store: &StoreArgs, settings: Settings) -> Result<Arc<Service>, CliError> {
-    open_service_as(store, settings, false).await
+    open_service_as(store, || Ok(settings), false).await
 }
 
 /// Opens the store the options name; with `lazily`, returns once the organizations and
 /// tokens are known and loads the organizations in the background.
+/// `settings` are made once the store is open, so a database that cannot be opened is the
+/// error reported, before anything else the settings need (the link key file in the data
+/// directory).
 async fn open_service_as(
     store: &StoreArgs,
-    settings: Settings,
+    settings: impl FnOnce() -> Result<Settings, CliError>,
     lazily: bool,
 ) -> Result<Arc<Service>, CliError> {
     // The program refuses to start on an invalid catalog.
@@ -202,6 +249,7 @@ async fn open_service_as(
     let location = Location::resolve(store, |name| std::env::var(name).ok());
     let store = location.open().await?;
     tracing::debug!(database = %location.describe(), "database opened");
+    let settings = settings()?;
     let opened = if lazily {
         Service::open_lazily(store, catalog, settings).await
     } else {
@@ -231,16 +279,38 @@ pub fn service_error(e: &ServiceError) -> CliError {
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     init_logging_as("info", args.log_format);
     let mail_dir = mail_dir(&args, |name| std::env::var(name).ok());
-    let settings = Settings {
-        mailer: Some(Mailer::Directory(mail_dir.clone())),
-        auth_failure_limit: (args.max_failed_auth_per_minute > 0).then(|| AuthFailureLimit {
-            burst: args.max_failed_auth_per_minute,
-            per_second: f64::from(args.max_failed_auth_per_minute) / 60.0,
-        }),
-        ..Settings::default()
+    let listen = &args.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| CliError::message(format!("cannot listen on {listen}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::message(format!("cannot listen on {listen}: {e}")))?;
+    let key_file = link_key_file(&args, |name| std::env::var(name).ok());
+    let settings = || -> Result<Settings, CliError> {
+        let link_key = LinkKey::load_or_create(&key_file).map_err(|e| {
+            CliError::message(format!(
+                "cannot read or create the link key file {}: {e}",
+                key_file.display()
+            ))
+        })?;
+        Ok(Settings {
+            mailer: Some(Mailer::Directory(mail_dir.clone())),
+            auth_failure_limit: (args.max_failed_auth_per_minute > 0).then(|| AuthFailureLimit {
+                burst: args.max_failed_auth_per_minute,
+                per_second: f64::from(args.max_failed_auth_per_minute) / 60.0,
+            }),
+            public_url: args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+            invitation_ttl: args.invitation_ttl,
+            link_key,
+            ..Settings::default()
+        })
     };
     let service = open_service_as(&args.store, settings, true).await?;
-    let served = serve_on(&service, &args.listen, &mail_dir).await;
+    let served = serve_on(&service, listener, addr, &mail_dir).await;
     if let Err(e) = service.flush_token_usage().await {
         tracing::warn!(error = %e, "token usage flush failed");
     }
@@ -248,15 +318,14 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     served
 }
 
-/// Listens on `listen` and serves until interrupted or terminated.
-async fn serve_on(service: &Arc<Service>, listen: &str, mail_dir: &Path) -> Result<(), CliError> {
+/// Serves on `listener` until interrupted or terminated.
+async fn serve_on(
+    service: &Arc<Service>,
+    listener: tokio::net::TcpListener,
+    addr: std::net::SocketAddr,
+    mail_dir: &Path,
+) -> Result<(), CliError> {
     create_mail_dir(mail_dir)?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| CliError::message(format!("cannot listen on {listen}: {e}")))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| CliError::message(format!("cannot listen on {listen}: {e}")))?;
     tracing::info!(
         %addr,
         organizations_loaded = service.org_ids().len(),
@@ -318,8 +387,41 @@ mod tests {
             store: args(dir, url),
             mail_dir: mail.map(PathBuf::from),
             max_failed_auth_per_minute: 600,
+            public_url: None,
+            invitation_ttl: std::time::Duration::from_secs(7 * 86_400),
+            link_key_file: None,
             log_format: LogFormat::Text,
         }
+    }
+
+    #[test]
+    fn invitation_lifetimes_are_days_hours_or_minutes() {
+        assert_eq!(
+            parse_ttl("7d"),
+            Ok(std::time::Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(
+            parse_ttl("12h"),
+            Ok(std::time::Duration::from_secs(12 * 3_600))
+        );
+        assert_eq!(parse_ttl("30m"), Ok(std::time::Duration::from_secs(1_800)));
+        for bad in ["", "7", "d", "0m", "7w", "400d", "-1d"] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_link_key_lives_in_the_data_directory_unless_told_otherwise() {
+        let none = env(&[]);
+        assert_eq!(
+            link_key_file(&serve(Some("/d"), None, None), &none),
+            PathBuf::from("/d/link.key")
+        );
+        let set = env(&[("WARDEN_LINK_KEY_FILE", "/etc/warden/link.key")]);
+        assert_eq!(
+            link_key_file(&serve(Some("/d"), None, None), &set),
+            PathBuf::from("/etc/warden/link.key")
+        );
     }
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {

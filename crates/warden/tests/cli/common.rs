@@ -32,6 +32,9 @@ pub fn warden() -> Command {
         "WARDEN_DATABASE_URL",
         "WARDEN_MAIL_DIR",
         "WARDEN_LOG_FORMAT",
+        "WARDEN_PUBLIC_URL",
+        "WARDEN_INVITATION_TTL",
+        "WARDEN_LINK_KEY_FILE",
         "WARDEN_MAX_FAILED_AUTH_PER_MINUTE",
         "RUST_LOG",
     ] {

@@ -10,8 +10,10 @@ mod authz;
 mod catalog;
 mod clusters;
 mod groups;
+mod invitations;
 mod namespaces;
 mod organization;
+mod platform;
 mod policies;
 mod tokens;
 mod users;
@@ -33,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(organization::router())
         .merge(users::router())
+        .merge(invitations::router())
         .merge(groups::router())
         .merge(policies::router())
         .merge(catalog::router())
@@ -41,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
         .merge(authz::router())
         .merge(audit::router())
+        .merge(platform::router())
 }
 
 fn principal_kind(principal: &PrincipalRef) -> m::PrincipalKind {

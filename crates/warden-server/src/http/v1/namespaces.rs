@@ -23,7 +23,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_namespace_access))
 }
 
-fn namespace(state: &OrgState, namespace: &Namespace) -> m::Namespace {
+pub(super) fn namespace(state: &OrgState, namespace: &Namespace) -> m::Namespace {
     let mut access: Vec<m::NamespaceAccess> = Vec::new();
     for grant in state
         .namespace_grants

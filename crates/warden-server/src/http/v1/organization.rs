@@ -19,7 +19,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_organization, update_organization))
 }
 
-fn organization(state: &OrgState) -> m::Organization {
+pub(super) fn organization(state: &OrgState) -> m::Organization {
     m::Organization {
         id: state.org.id.to_string(),
         name: state.org.name.clone(),

@@ -27,7 +27,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_token, delete_token))
 }
 
-fn token(state: &OrgState, token: &ApiToken, last_used_at: Option<i64>) -> m::Token {
+pub(super) fn token(state: &OrgState, token: &ApiToken, last_used_at: Option<i64>) -> m::Token {
     m::Token {
         id: token.id.to_string(),
         kind: m::TokenKind::Personal,
@@ -42,7 +42,7 @@ fn token(state: &OrgState, token: &ApiToken, last_used_at: Option<i64>) -> m::To
     }
 }
 
-fn lifetime(lifetime: m::TokenLifetime) -> TokenLifetime {
+pub(super) fn lifetime(lifetime: m::TokenLifetime) -> TokenLifetime {
     match lifetime {
         m::TokenLifetime::OneHour => TokenLifetime::OneHour,
         m::TokenLifetime::EightHours => TokenLifetime::EightHours,

@@ -39,8 +39,17 @@ where
     F: Fn(Server) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    test(Server::start().await).await;
-    warden_testing::with_postgres(|url: String| async move {
+    on_both_backends_with(settings, test).await;
+}
+
+/// [`on_both_backends`], with the servers' settings made by `settings`.
+pub async fn on_both_backends_with<F, Fut>(settings: fn() -> warden_server::Settings, test: F)
+where
+    F: Fn(Server) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    test(Server::start_with(settings()).await).await;
+    warden_testing::with_postgres(move |url: String| async move {
         let store = warden_store::Store::connect(&url).await.unwrap();
         test(Server::start_on(store, None, settings()).await).await;
     })

@@ -56,6 +56,13 @@ impl Server {
         Server::start_on(store, Some(dir), settings()).await
     }
 
+    /// A server on a fresh SQLite data directory, with `settings`.
+    pub async fn start_with(settings: Settings) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_data_dir(dir.path()).await.unwrap();
+        Server::start_on(store, Some(dir), settings).await
+    }
+
     /// A server on `store`, with a new organization.
     pub async fn start_on(
         store: Store,
@@ -126,6 +133,22 @@ impl Server {
     /// A client acting with `token`.
     pub fn client(&self, token: &str) -> Client {
         Client::new(&self.base, Some(token.to_string())).unwrap()
+    }
+
+    /// A client without a token (accepting an invitation).
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.base, None).unwrap()
+    }
+
+    /// A new platform operator, and a client acting as it.
+    pub async fn operator(&self, email: &str) -> Client {
+        let (_, secret) = self
+            .service
+            .create_operator(&Actor::System, "Test operator", email, false)
+            .await
+            .unwrap()
+            .unwrap();
+        self.client(&secret)
     }
 
     /// A new active user with a personal token, added in one batch as a platform operation.
