@@ -9,8 +9,10 @@ use crate::cmd::authz::{CheckArgs, WhoCanArgs};
 use crate::cmd::catalog::RolesCommand;
 use crate::cmd::clusters::ClustersCommand;
 use crate::cmd::groups::GroupsCommand;
+use crate::cmd::invitations::InvitationsCommand;
 use crate::cmd::login::LoginArgs;
 use crate::cmd::namespaces::NamespacesCommand;
+use crate::cmd::operator::OperatorCommand;
 use crate::cmd::organization::OrgCommand;
 use crate::cmd::policies::PoliciesCommand;
 use crate::cmd::serve::ServeArgs;
@@ -26,9 +28,11 @@ pub const LIFETIMES: [&str; 6] = warden_core::command::TokenLifetime::NAMES;
     version,
     about = "Warden: identity and access management for a GPU cloud",
     long_about = "Warden: identity and access management for a GPU cloud.\n\n\
-        `warden serve` runs the server; `warden org create` creates an organization and its \
-        first admin directly in the database. Every other command calls a running server's \
-        API with a bearer token (--token, WARDEN_TOKEN, or the one `warden login` saved).",
+        `warden serve` runs the server; `warden operator bootstrap` creates the first platform \
+        operator directly in the database. Every other command calls a running server's API \
+        with a bearer token (--token, WARDEN_TOKEN, or the one `warden login` saved): an \
+        operator's for `warden org create` and the other platform commands, an organization \
+        member's for the rest.",
     after_help = "Exit status: 0 on success, 1 on error, 2 on bad usage; `warden check` exits 3 \
         when the answer is DENY."
 )]
@@ -77,9 +81,16 @@ pub enum Output {
 pub enum Command {
     /// Run the Warden server.
     Serve(ServeArgs),
-    /// Create, show or rename the organization.
+    /// Show or rename your organization; platform operators create and list organizations,
+    /// add and remove users, change default admins and reserved namespace keys.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Platform operators: bootstrap the first (on the server's host), add and list them.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// Invite people and manage invitations; accept one with its link.
+    #[command(subcommand)]
+    Invitations(InvitationsCommand),
     /// List, show, update, deactivate and reactivate users.
     #[command(subcommand)]
     Users(UsersCommand),
@@ -124,13 +135,6 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-}
-
-/// A `--...-expires-in` value as the core knows it (the commands that open the store).
-pub fn core_lifetime() -> impl TypedValueParser<Value = warden_core::command::TokenLifetime> {
-    PossibleValuesParser::new(LIFETIMES).try_map(|name| {
-        warden_core::command::TokenLifetime::parse(&name).ok_or("unknown token lifetime")
-    })
 }
 
 /// A `--expires-in` value as the API takes it.

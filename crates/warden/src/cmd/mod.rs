@@ -1,5 +1,5 @@
 //! The commands, one file per area: each holds its clap types, its calls (to a running
-//! server's API, or to the store directly for `serve` and the operator's `org` commands) and
+//! server's API, or to the store directly for `serve` and `operator bootstrap`) and
 //! how its answers are drawn as tables.
 
 pub mod audit;
@@ -7,8 +7,10 @@ pub mod authz;
 pub mod catalog;
 pub mod clusters;
 pub mod groups;
+pub mod invitations;
 pub mod login;
 pub mod namespaces;
+pub mod operator;
 pub mod organization;
 pub mod policies;
 pub mod serve;
@@ -21,7 +23,8 @@ use std::path::Path;
 use warden_client::Client;
 
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::cmd::organization::OrgCommand;
+use crate::cmd::invitations::InvitationsCommand;
+use crate::cmd::operator::OperatorCommand;
 use crate::config::{self, Config};
 use crate::output::{print_json, CliError, Outcome};
 
@@ -32,9 +35,18 @@ pub async fn run(cli: Cli) -> Result<Outcome, CliError> {
     match cli.command {
         // The commands that open the store themselves.
         Command::Serve(args) => serve::run(args).await.map(done),
-        Command::Org(OrgCommand::Create(args)) => organization::create(args, o).await.map(done),
-        Command::Org(OrgCommand::AddUser(args)) => {
-            organization::add_user(args, &cli.global).await.map(done)
+        Command::Operator(OperatorCommand::Bootstrap(args)) => {
+            operator::bootstrap(args, o).await.map(done)
+        }
+        // Accepting an invitation needs no token.
+        Command::Invitations(InvitationsCommand::Accept(args)) => {
+            let saved = config::load()?;
+            let url = config::url(cli.global.url.as_deref(), &saved);
+            let client = Client::new(&url, None)?;
+            invitations::run(&client, o, InvitationsCommand::Accept(args))
+                .await
+                .map(done)
+                .map_err(|e| e.at_url(&url))
         }
         // The client's own set-up.
         Command::Login(_) => login::login(&cli.global).await.map(done),
@@ -66,13 +78,16 @@ async fn api(
         // `run` gives these to the commands that open the store or set up the client; never
         // silently succeed.
         Command::Serve(_)
-        | Command::Org(OrgCommand::Create(_) | OrgCommand::AddUser(_))
+        | Command::Operator(OperatorCommand::Bootstrap(_))
+        | Command::Invitations(InvitationsCommand::Accept(_))
         | Command::Login(_)
         | Command::Logout
         | Command::Completion { .. } => {
             return Err(CliError::message("this command does not call the API"))
         }
         Command::Org(c) => organization::run(&client, o, c).await?,
+        Command::Operator(c) => operator::run(&client, o, c).await?,
+        Command::Invitations(c) => invitations::run(&client, o, c).await?,
         Command::Users(c) => users::run(&client, o, c).await?,
         Command::Whoami => authz::whoami(&client, o).await?,
         Command::Groups(c) => groups::run(&client, o, c).await?,
@@ -103,7 +118,8 @@ fn client(global: &GlobalArgs, url: &str, saved: &Config) -> Result<Client, CliE
         .ok_or_else(|| {
             CliError::message(
                 "no API token: pass --token, set WARDEN_TOKEN or run `warden login` (`warden \
-                 org create` prints the first one)",
+                 org create` prints an organization's first one; `warden operator bootstrap` \
+                 the first operator's)",
             )
         })?;
     Ok(Client::new(url, Some(token))?)

@@ -1,36 +1,50 @@
-//! `warden org`: the operator's `create` and `add-user`, which open the store directly (no
-//! server or token needed), and the caller's `get` and `rename` through the API.
-
-use std::sync::Arc;
+//! `warden org`: the caller's organization (`get`, `rename`, with an organization token), and
+//! the platform operator's commands (with an operator's token, `wdn_opr_…`): `create`,
+//! `list`, `add-user`, `remove-user`, `set-default-admin`, `namespace-keys`.
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use warden_client::model::Organization;
-use warden_client::Client;
-use warden_core::command::{
-    FirstUser, GroupCommand, Key, TokenCommand, TokenLifetime, UserCommand,
+use warden_client::model::{
+    NamespaceKeysInput, Organization, OrganizationInput, PlatformUserInput, TokenLifetime,
 };
-use warden_core::{Actor, Command, DomainError, ErrorCode, OrgId, OrgState, TokenId, UserId};
-use warden_server::service::new_personal_secret;
-use warden_server::{Service, ServiceError, Settings};
+use warden_client::Client;
 
-use super::serve::{init_logging, open_service, service_error, StoreArgs};
-use crate::cli::{core_lifetime, GlobalArgs, Output};
+use crate::cli::{api_lifetime, Output};
 use crate::output::{out, print_json, show, show_written, CliError};
-use crate::table::{self, details};
-
-/// The name of the token `org add-user` creates.
-const ADDED_USER_TOKEN: &str = "initial token";
+use crate::table::{self, details, Table};
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
-    /// Create an organization and its first admin directly in the database (no server or
-    /// token needed), and print the admin's first API token once.
+    /// Create an organization and its first admin (a platform operator's command), and print
+    /// the admin's first API token once.
     Create(OrgCreateArgs),
-    /// Add an active user to an organization directly in the database (a platform-operator
-    /// command: no server or token needed), optionally in groups, and print the user's first
-    /// API token once. Users otherwise join through invitations.
+    /// List every organization (a platform operator's command).
+    List,
+    /// Add an active user to an organization (a platform operator's command), optionally in
+    /// groups, and print the user's first API token once. Users otherwise join through
+    /// invitations (`warden invitations create`).
     AddUser(OrgAddUserArgs),
+    /// Remove a user from an organization completely (a platform operator's command): their
+    /// personal tokens go with them; tokens they created for others are listed.
+    RemoveUser {
+        /// Organization id.
+        #[arg(long = "org", value_name = "ORG_ID")]
+        org: String,
+        /// User id or email.
+        user: String,
+    },
+    /// Make another active user the organization's default admin (a platform operator's
+    /// command).
+    SetDefaultAdmin {
+        /// Organization id.
+        #[arg(long = "org", value_name = "ORG_ID")]
+        org: String,
+        /// User id or email.
+        user: String,
+    },
+    /// Add or remove a user's namespace keys, the reserved `w:pods` and `w:full` included (a
+    /// platform operator's command).
+    NamespaceKeys(NamespaceKeysArgs),
     /// Show the caller's organization.
     Get,
     /// Rename the caller's organization.
@@ -55,21 +69,18 @@ pub struct OrgCreateArgs {
     #[arg(long, default_value = "")]
     pub last_name: String,
     /// Lifetime of the admin's first token.
-    #[arg(long, default_value = "30d", value_parser = core_lifetime(), value_name = "LIFETIME")]
+    #[arg(long, default_value = "30d", value_parser = api_lifetime(), value_name = "LIFETIME")]
     pub token_expires_in: TokenLifetime,
     /// Print only the admin's token (for `export WARDEN_TOKEN=$(warden org create ...)`).
     #[arg(long)]
     pub print_token: bool,
-    #[command(flatten)]
-    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct OrgAddUserArgs {
-    /// Id of the organization (six hex digits); by default the organization of the API token
-    /// in use (--token, WARDEN_TOKEN or `warden login`).
+    /// Id of the organization (six hex digits).
     #[arg(long = "org", value_name = "ORG_ID")]
-    pub org: Option<String>,
+    pub org: String,
     /// Email of the new user.
     #[arg(long)]
     pub email: String,
@@ -83,16 +94,60 @@ pub struct OrgAddUserArgs {
     #[arg(long = "group", value_name = "GROUP")]
     pub groups: Vec<String>,
     /// Lifetime of the user's first token.
-    #[arg(long, default_value = "30d", value_parser = core_lifetime(), value_name = "LIFETIME")]
+    #[arg(long, default_value = "30d", value_parser = api_lifetime(), value_name = "LIFETIME")]
     pub token_expires_in: TokenLifetime,
     /// Print only the user's token.
     #[arg(long)]
     pub print_token: bool,
-    #[command(flatten)]
-    pub store: StoreArgs,
 }
 
-/// `org get` and `org rename`.
+#[derive(Debug, Args)]
+pub struct NamespaceKeysArgs {
+    /// Organization id.
+    #[arg(long = "org", value_name = "ORG_ID")]
+    pub org: String,
+    /// Namespace id or name.
+    #[arg(long)]
+    pub namespace: String,
+    /// User id or email.
+    #[arg(long)]
+    pub user: String,
+    /// A key to add (e.g. `w:pods`); repeat for several.
+    #[arg(long = "add", value_name = "KEY")]
+    pub add: Vec<String>,
+    /// A key to remove; repeat for several.
+    #[arg(long = "remove", value_name = "KEY")]
+    pub remove: Vec<String>,
+}
+
+/// `org create --output json`: flat, as this command has always printed it. No `Debug`: it
+/// holds the token's secret.
+#[derive(Serialize)]
+struct CreatedOrg<'a> {
+    organization_id: &'a str,
+    organization_name: &'a str,
+    admin_user_id: &'a str,
+    admin_email: &'a str,
+    token_id: &'a str,
+    /// Milliseconds since the epoch; `null` for a token that never expires.
+    token_expires_at: Option<i64>,
+    token: &'a str,
+}
+
+/// `org add-user --output json` (fields in alphabetical order, as this command has always
+/// printed them). No `Debug`: it holds the token's secret.
+#[derive(Serialize)]
+struct AddedUser<'a> {
+    email: &'a str,
+    groups: &'a [String],
+    organization_id: &'a str,
+    revision: u64,
+    token: &'a str,
+    token_expires_at: Option<i64>,
+    token_id: &'a str,
+    user_id: &'a str,
+}
+
 pub async fn run(client: &Client, o: Output, command: OrgCommand) -> Result<(), CliError> {
     match command {
         OrgCommand::Get => show(o, &client.organization().await?, organization),
@@ -100,10 +155,77 @@ pub async fn run(client: &Client, o: Output, command: OrgCommand) -> Result<(), 
             let w = client.rename_organization(&name).await?;
             show_written(o, &w, "Renamed", organization)
         }
-        // `cmd::run` gives these to `create` and `add_user`: they open the store.
-        OrgCommand::Create(_) | OrgCommand::AddUser(_) => Err(CliError::message(
-            "`org create` and `org add-user` open the store and do not call the API",
-        )),
+        OrgCommand::Create(args) => create(client, o, args).await,
+        OrgCommand::List => show(o, &client.platform_organizations().await?, |l| {
+            let mut t = Table::new(&[
+                "ID",
+                "NAME",
+                "DEFAULT ADMIN",
+                "USERS",
+                "CREATED",
+                "REVISION",
+            ]);
+            for org in &l.items {
+                t.row(vec![
+                    org.id.clone(),
+                    org.name.clone(),
+                    org.default_admin_email.clone(),
+                    org.users.to_string(),
+                    table::time(org.created_at),
+                    org.revision.to_string(),
+                ]);
+            }
+            t.render()
+        }),
+        OrgCommand::AddUser(args) => add_user(client, o, args).await,
+        OrgCommand::RemoveUser { org, user } => {
+            let removed = client.platform_remove_user(&org, &user).await?;
+            show(o, &removed, |r| {
+                let mut text = format!(
+                    "Removed {} ({}) from {org}; {} personal token(s) deleted.\n",
+                    r.user.email, r.user.id, r.tokens_deleted
+                );
+                if r.tokens_created_for_others.is_empty() {
+                    text.push_str("They created no token that others hold.\n");
+                } else {
+                    text.push_str("Tokens they created that still work (review them):\n");
+                    for t in &r.tokens_created_for_others {
+                        text.push_str(&format!("  {} {} (held by {})\n", t.id, t.name, t.owner.id));
+                    }
+                }
+                text
+            })
+        }
+        OrgCommand::SetDefaultAdmin { org, user } => {
+            let w = client.set_default_admin(&org, &user).await?;
+            show_written(o, &w, "Default admin changed", organization)
+        }
+        OrgCommand::NamespaceKeys(args) => {
+            if args.add.is_empty() && args.remove.is_empty() {
+                return Err(CliError::message(
+                    "nothing to change: give --add KEY and/or --remove KEY",
+                ));
+            }
+            let input = NamespaceKeysInput {
+                namespace: args.namespace.clone(),
+                user: args.user,
+                add: args.add,
+                remove: args.remove,
+            };
+            let w = client.platform_namespace_keys(&args.org, &input).await?;
+            show_written(o, &w, "Changed", |a| {
+                format!(
+                    "{} now holds in {}: {}\n",
+                    a.email,
+                    args.namespace,
+                    if a.permissions.is_empty() {
+                        "no key".to_string()
+                    } else {
+                        a.permissions.join(", ")
+                    }
+                )
+            })
+        }
     }
 }
 
@@ -117,74 +239,47 @@ fn organization(org: &Organization) -> String {
     ])
 }
 
-/// `org create --output json`.
-#[derive(Serialize)]
-struct CreatedOrg<'a> {
-    organization_id: &'a str,
-    organization_name: &'a str,
-    admin_user_id: &'a str,
-    admin_email: &'a str,
-    token_id: &'a str,
-    /// Milliseconds since the epoch; `null` for a token that never expires.
-    token_expires_at: Option<i64>,
-    token: &'a str,
-}
-
-/// When a token expires (ms), if it does.
-fn token_expiry(state: &OrgState, token: &TokenId) -> Option<i64> {
-    state
-        .tokens
-        .get(token)
-        .and_then(|t| t.expires_at)
-        .map(|t| t.0)
-}
-
 /// `warden org create`.
-pub async fn create(args: OrgCreateArgs, output: Output) -> Result<(), CliError> {
-    init_logging("warn");
-    let service = open_service(&args.store, Settings::default()).await?;
-    let first = FirstUser {
-        email: args.email.clone(),
-        first_name: args.first_name.clone(),
-        last_name: args.last_name.clone(),
+async fn create(client: &Client, output: Output, args: OrgCreateArgs) -> Result<(), CliError> {
+    let input = OrganizationInput {
+        name: args.name,
+        admin: PlatformUserInput {
+            email: args.email,
+            first_name: args.first_name,
+            last_name: args.last_name,
+            groups: Vec::new(),
+            token_expires_in: args.token_expires_in,
+        },
     };
-    let created = service
-        .create_organization(&args.name, first, args.token_expires_in)
-        .await;
-    service.store().close().await;
-    let (compiled, secret, token_id) = created.map_err(|e| service_error(&e))?;
-    let state = compiled.state();
-    let admin_id = state.org.default_admin.to_string();
-    let admin_email = state
-        .users
-        .get(&state.org.default_admin)
-        .map(|u| u.email.to_string())
-        .unwrap_or_else(|| args.email.clone());
-    let expires_at = token_expiry(state, &token_id);
+    let created = client.create_organization(&input).await?;
+    let token = &created.token;
     if args.print_token {
-        out(&format!("{secret}\n"));
+        out(&format!("{}\n", token.secret));
         return Ok(());
     }
     match output {
         Output::Json => print_json(&CreatedOrg {
-            organization_id: state.org.id.as_str(),
-            organization_name: &state.org.name,
-            admin_user_id: &admin_id,
-            admin_email: &admin_email,
-            token_id: token_id.as_str(),
-            token_expires_at: expires_at,
-            token: &secret,
+            organization_id: &created.organization.id,
+            organization_name: &created.organization.name,
+            admin_user_id: &created.admin.id,
+            admin_email: &created.admin.email,
+            token_id: &token.token.id,
+            token_expires_at: token.token.expires_at,
+            token: &token.secret,
         }),
         Output::Table => {
             let mut text = String::from("Organization created.\n\n");
             text.push_str(&details(&[
-                ("Organization id", state.org.id.to_string()),
-                ("Organization name", state.org.name.clone()),
-                ("Admin user id", admin_id),
-                ("Admin email", admin_email),
-                ("Token id", token_id.to_string()),
-                ("Token expires", table::optional_time(expires_at, "never")),
-                ("Token", secret),
+                ("Organization id", created.organization.id.clone()),
+                ("Organization name", created.organization.name.clone()),
+                ("Admin user id", created.admin.id.clone()),
+                ("Admin email", created.admin.email.clone()),
+                ("Token id", token.token.id.clone()),
+                (
+                    "Token expires",
+                    table::optional_time(token.token.expires_at, "never"),
+                ),
+                ("Token", token.secret.clone()),
             ]));
             text.push_str(
                 "\nSave the token now: it will not be shown again. Use it with \
@@ -196,80 +291,44 @@ pub async fn create(args: OrgCreateArgs, output: Output) -> Result<(), CliError>
     }
 }
 
-/// `org add-user --output json` (fields in alphabetical order, as this command has always
-/// printed them). No `Debug`: it holds the token's secret.
-#[derive(Serialize)]
-struct AddedUser {
-    email: String,
-    /// The names of the user's groups.
-    groups: Vec<String>,
-    organization_id: String,
-    /// The revision of the one write that added the user.
-    revision: u64,
-    token: String,
-    /// Milliseconds since the epoch; `null` for a token that never expires.
-    token_expires_at: Option<i64>,
-    token_id: String,
-    user_id: String,
-}
-
-/// The organization `add-user` adds to: `--org`, else the one of the token in use.
-async fn organization_of(
-    service: &Service,
-    args: &OrgAddUserArgs,
-    global: &GlobalArgs,
-) -> Result<OrgId, CliError> {
-    if let Some(org) = &args.org {
-        let org = OrgId::from(org.clone());
-        return match service.compiled(&org) {
-            Some(_) => Ok(org),
-            None => Err(CliError::message(format!("no organization `{org}`"))),
-        };
-    }
-    let Some(token) = crate::config::token(global.token.as_deref(), &crate::config::load()?) else {
-        return Err(CliError::message(
-            "give --org ORG_ID, or a token of the organization (--token, WARDEN_TOKEN or \
-             `warden login`)",
-        ));
+/// `warden org add-user`.
+async fn add_user(client: &Client, output: Output, args: OrgAddUserArgs) -> Result<(), CliError> {
+    let input = PlatformUserInput {
+        email: args.email,
+        first_name: args.first_name,
+        last_name: args.last_name,
+        groups: args.groups,
+        token_expires_in: args.token_expires_in,
     };
-    let caller = service.authenticate(&token).await.map_err(|e| {
-        CliError::message(format!(
-            "cannot tell the organization from the token in use ({}); give --org ORG_ID",
-            service_error(&e)
-        ))
-    })?;
-    Ok(caller.org)
-}
-
-/// `warden org add-user`: a platform operation, so it acts as the system.
-pub async fn add_user(args: OrgAddUserArgs, global: &GlobalArgs) -> Result<(), CliError> {
-    init_logging("warn");
-    let service = open_service(&args.store, Settings::default()).await?;
-    let result = match organization_of(&service, &args, global).await {
-        Ok(org) => add_user_to(&service, &org, &args).await,
-        Err(e) => Err(e),
-    };
-    service.store().close().await;
-    let added = result?;
+    let added = client.platform_add_user(&args.org, &input).await?;
     if args.print_token {
-        out(&format!("{}\n", added.token));
+        out(&format!("{}\n", added.token.secret));
         return Ok(());
     }
-    match global.output {
-        Output::Json => print_json(&added),
+    match output {
+        Output::Json => print_json(&AddedUser {
+            email: &added.user.email,
+            groups: &added.user.groups,
+            organization_id: &args.org,
+            revision: added.revision,
+            token: &added.token.secret,
+            token_expires_at: added.token.token.expires_at,
+            token_id: &added.token.token.id,
+            user_id: &added.user.id,
+        }),
         Output::Table => {
             let mut text = String::from("User added.\n\n");
             text.push_str(&details(&[
-                ("Organization id", added.organization_id),
-                ("User id", added.user_id),
-                ("Email", added.email),
-                ("Groups", added.groups.join(", ")),
-                ("Token id", added.token_id),
+                ("Organization id", args.org.clone()),
+                ("User id", added.user.id.clone()),
+                ("Email", added.user.email.clone()),
+                ("Groups", added.user.groups.join(", ")),
+                ("Token id", added.token.token.id.clone()),
                 (
                     "Token expires",
-                    table::optional_time(added.token_expires_at, "never"),
+                    table::optional_time(added.token.token.expires_at, "never"),
                 ),
-                ("Token", added.token),
+                ("Token", added.token.secret.clone()),
                 ("Revision", added.revision.to_string()),
             ]));
             text.push_str("\nHand the token to the user now: it will not be shown again.\n");
@@ -277,93 +336,4 @@ pub async fn add_user(args: OrgAddUserArgs, global: &GlobalArgs) -> Result<(), C
             Ok(())
         }
     }
-}
-
-/// The user, their memberships and their token, as one write: a group that does not exist
-/// (or any other refusal) adds nothing. The core resolves the groups' names and the new
-/// user's email.
-async fn add_user_to(
-    service: &Arc<Service>,
-    org: &OrgId,
-    args: &OrgAddUserArgs,
-) -> Result<AddedUser, CliError> {
-    let email = args.email.trim();
-    let secret = new_personal_secret();
-    let mut commands: Vec<Command> = Vec::with_capacity(args.groups.len() + 2);
-    commands.push(
-        UserCommand::Create {
-            email: args.email.clone(),
-            first_name: args.first_name.clone(),
-            last_name: args.last_name.clone(),
-        }
-        .into(),
-    );
-    for group in &args.groups {
-        commands.push(
-            GroupCommand::AddMember {
-                group: Key::from(group.as_str()),
-                user: Key::from(email),
-            }
-            .into(),
-        );
-    }
-    commands.push(
-        TokenCommand::CreatePersonal {
-            owner: Key::from(email),
-            name: ADDED_USER_TOKEN.to_string(),
-            note: String::new(),
-            lifetime: args.token_expires_in,
-            secret_hash: secret.hash_hex,
-            display_prefix: secret.display_prefix,
-        }
-        .into(),
-    );
-    let written = service
-        .execute_all(org, &Actor::System, commands)
-        .await
-        .map_err(|e| add_user_error(&e, org))?;
-    let state = written.compiled.state();
-    let user_id = written.target().to_string();
-    let token_id = TokenId::from(written.targets.last().cloned().unwrap_or_default());
-    let user = state.users.get(&UserId::from(user_id.clone()));
-    let mut groups: Vec<String> = Vec::new();
-    for group in args
-        .groups
-        .iter()
-        .filter_map(|key| warden_core::resolve::group(state, key).ok())
-    {
-        // A group named twice (by name and by id, say) is one membership.
-        if !groups.contains(&group.name) {
-            groups.push(group.name.clone());
-        }
-    }
-    Ok(AddedUser {
-        organization_id: state.org.id.to_string(),
-        user_id,
-        email: user.map_or_else(|| email.to_string(), |u| u.email.to_string()),
-        groups,
-        token_expires_at: token_expiry(state, &token_id),
-        token_id: token_id.to_string(),
-        token: secret.secret,
-        revision: written.compiled.revision(),
-    })
-}
-
-/// Names the group of a refused membership, which is what an operator mistypes.
-fn add_user_error(e: &ServiceError, org: &OrgId) -> CliError {
-    if let ServiceError::Batch(batch) = e {
-        if let DomainError::NotFound {
-            kind: "group",
-            id,
-            did_you_mean,
-        } = &batch.error
-        {
-            return CliError::message(format!(
-                "{}: no group `{id}` in `{org}`{}: nothing was written",
-                e.error_code().name(),
-                warden_core::suggest::hint(did_you_mean)
-            ));
-        }
-    }
-    service_error(e)
 }

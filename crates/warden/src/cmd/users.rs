@@ -41,6 +41,8 @@ pub enum UsersCommand {
         /// User id or email.
         user: String,
     },
+    /// Invite someone (the same as `warden invitations create`).
+    Invite(crate::cmd::invitations::InviteArgs),
     /// List every action a user may perform, and which policy grants it.
     Permissions {
         /// User id or email.
@@ -69,6 +71,14 @@ pub async fn run(client: &Client, o: Output, command: UsersCommand) -> Result<()
             show(o, &client.users(status).await?, |l| user_table(&l.items))
         }
         UsersCommand::Get { user: key } => show(o, &client.user(&key).await?, user),
+        UsersCommand::Invite(args) => {
+            crate::cmd::invitations::run(
+                client,
+                o,
+                crate::cmd::invitations::InvitationsCommand::Create(args),
+            )
+            .await
+        }
         UsersCommand::Update {
             user: key,
             first_name,

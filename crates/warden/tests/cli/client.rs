@@ -52,7 +52,7 @@ fn the_typed_client_encodes_keys_and_reports_problems() {
     use warden_client::{Client, ClientError, Method};
 
     let server = Server::start();
-    let created = create_org(&server.data_dir(), "ada+ops@example.com");
+    let created = create_org(&server, "ada+ops@example.com");
     let token = created["token"].as_str().unwrap().to_string();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -139,7 +139,7 @@ fn version_and_completion() {
 #[test]
 fn login_saves_the_url_and_token_for_later_commands() {
     let server = Server::start();
-    let created = create_org(&server.data_dir(), "ada@example.com");
+    let created = create_org(&server, "ada@example.com");
     let token = created["token"].as_str().unwrap().to_string();
     let home = tempfile::tempdir().unwrap();
     let config = home.path().join("config");

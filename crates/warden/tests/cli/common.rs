@@ -112,6 +112,10 @@ pub struct Server {
     child: Child,
     pub url: String,
     pub dir: TempDir,
+    /// The options naming its database (`--data-dir ...` or `--database-url ...`).
+    store: Vec<String>,
+    /// The first platform operator's token, once bootstrapped.
+    operator: std::sync::OnceLock<String>,
 }
 
 impl Server {
@@ -154,10 +158,17 @@ impl Server {
                 }
             }
         });
+        let store = options
+            .windows(2)
+            .filter(|w| w[0] == "--data-dir" || w[0] == "--database-url")
+            .flat_map(|w| [w[0].to_string(), w[1].to_string()])
+            .collect();
         let mut server = Server {
             child,
             url: String::new(),
             dir,
+            store,
+            operator: std::sync::OnceLock::new(),
         };
         match rx.recv_timeout(STARTUP) {
             Ok(url) => server.url = url,
@@ -175,6 +186,24 @@ impl Server {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// The token of the first platform operator of this server's database: `warden operator
+    /// bootstrap` on first use.
+    pub fn operator_token(&self) -> String {
+        self.operator
+            .get_or_init(|| {
+                let mut args = vec![
+                    "operator",
+                    "bootstrap",
+                    "--email",
+                    "ops@example.com",
+                    "--print-token",
+                ];
+                args.extend(self.store.iter().map(String::as_str));
+                Run::of(warden(), &args).ok().stdout.trim().to_string()
+            })
+            .clone()
     }
 
     /// Runs a client command against this server with `token`.
@@ -245,47 +274,43 @@ pub fn wait_exit(mut child: Child, limit: Duration) -> (i32, String) {
     }
 }
 
-/// `warden org create` of `Acme` with `email` as its first admin, in `data_dir`, as JSON.
-pub fn create_org(data_dir: &Path, email: &str) -> Value {
-    let mut command = warden();
-    command.arg("--output=json");
-    Run::of(
-        command,
-        &[
-            "org",
-            "create",
-            "--name",
-            "Acme",
-            "--email",
-            email,
-            "--first-name",
-            "Ada",
-            "--last-name",
-            "Lovelace",
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-        ],
-    )
-    .ok()
-    .json()
+/// `warden org create` of `Acme` with `email` as its first admin, by the server's operator,
+/// as JSON.
+pub fn create_org(server: &Server, email: &str) -> Value {
+    server
+        .run(
+            &server.operator_token(),
+            &[
+                "--output=json",
+                "org",
+                "create",
+                "--name",
+                "Acme",
+                "--email",
+                email,
+                "--first-name",
+                "Ada",
+                "--last-name",
+                "Lovelace",
+            ],
+        )
+        .ok()
+        .json()
 }
 
-/// `warden org add-user` into `data_dir`, with more options.
-pub fn add_user(data_dir: &Path, org: &str, email: &str, options: &[&str]) -> Run {
-    let mut command = warden();
-    command.arg("--output=json");
+/// `warden org add-user` by the server's operator, as JSON, with more options.
+pub fn add_user(server: &Server, org: &str, email: &str, options: &[&str]) -> Run {
     let mut args = vec![
+        "--output=json",
         "org",
         "add-user",
         "--org",
         org,
         "--email",
         email,
-        "--data-dir",
-        data_dir.to_str().unwrap(),
     ];
     args.extend_from_slice(options);
-    Run::of(command, &args)
+    server.run(&server.operator_token(), &args)
 }
 
 pub fn strings(value: &Value) -> Vec<String> {

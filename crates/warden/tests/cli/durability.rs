@@ -9,36 +9,27 @@ use std::time::Duration;
 use warden_client::model::GroupInput;
 use warden_client::Client;
 
-use crate::common::{warden, Run, Server};
+use crate::common::Server;
 
 const ROUNDS: usize = 5;
 const WRITERS: usize = 16;
-
-/// Creates the organization in the database the options name; returns its admin's token.
-fn create_org(location: &[&str]) -> String {
-    let mut command = warden();
-    command.arg("--output=json");
-    let mut args = vec![
-        "org",
-        "create",
-        "--name",
-        "Acme",
-        "--email",
-        "ada@example.com",
-    ];
-    args.extend_from_slice(location);
-    let created = Run::of(command, &args).ok().json();
-    created["token"].as_str().unwrap().to_string()
-}
 
 /// Five rounds of: start the server, write from sixteen clients, SIGKILL it mid-load, start
 /// it again and look for every acknowledged write.
 async fn rounds(location: Vec<String>) {
     let location: Vec<&str> = location.iter().map(String::as_str).collect();
-    let token = create_org(&location);
+    let mut token = None;
     let mut acknowledged_total = 0;
     for round in 0..ROUNDS {
         let server = Server::start_in(tempfile::tempdir().unwrap(), &location);
+        let token: String = token
+            .get_or_insert_with(|| {
+                crate::common::create_org(&server, "ada@example.com")["token"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .clone();
         let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
         let mut writers = Vec::new();
         for w in 0..WRITERS {

@@ -29,7 +29,7 @@ fn the_cli_drives_a_real_server_end_to_end() {
 
     // An organization created directly in the store while the server runs: the server finds
     // the token on first use.
-    let created = create_org(&server.data_dir(), "ada@example.com");
+    let created = create_org(&server, "ada@example.com");
     let token = created["token"].as_str().unwrap().to_string();
     let org_id = created["organization_id"].as_str().unwrap().to_string();
     let admin = created["admin_user_id"].as_str().unwrap().to_string();

@@ -1,34 +1,24 @@
-//! `warden org create` and `warden org add-user`: the operator's commands that write to the
-//! store directly, beside a running server.
+//! `warden operator` and the operator's `warden org` commands: bootstrap on the server's
+//! host, then everything through the API with an operator's token.
 
 use serde_json::Value;
 
 use crate::common::{add_user, create_org, strings, wait_for_email, warden, Run, Server};
 
 #[test]
-fn org_create_prints_the_token_once_and_honours_the_environment() {
-    let dir = tempfile::tempdir().unwrap();
-    // WARDEN_DATA_DIR is the fallback for --data-dir.
+fn the_operator_bootstraps_once_and_creates_organizations_over_the_api() {
+    let server = Server::start();
+    let data = server.data_dir();
+    // WARDEN_DATA_DIR is the fallback for --data-dir; the table shows the token once.
     let mut command = warden();
-    command.env("WARDEN_DATA_DIR", dir.path());
+    command.env("WARDEN_DATA_DIR", &data);
     let run = Run::of(
         command,
-        &[
-            "org",
-            "create",
-            "--name",
-            "Acme",
-            "--email",
-            "ada@example.com",
-            "--token-expires-in",
-            "never",
-        ],
+        &["operator", "bootstrap", "--email", "ops@example.com"],
     )
     .ok();
-    assert!(dir.path().join("warden.db").exists());
-    assert!(run.stdout.contains("ada@example.com"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("Token:              wdn_pat_"),
+        run.stdout.contains("Token:") && run.stdout.contains("wdn_opr_"),
         "{}",
         run.stdout
     );
@@ -37,14 +27,87 @@ fn org_create_prints_the_token_once_and_honours_the_environment() {
         "{}",
         run.stdout
     );
+    let operator = run
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Token:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    // Once only.
+    let mut command = warden();
+    command.env("WARDEN_DATA_DIR", &data);
+    let again = Run::of(
+        command,
+        &["operator", "bootstrap", "--email", "x@example.com"],
+    )
+    .expect_code(1);
+    assert!(again.stderr.contains("exists already"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("warden operator create"),
+        "{}",
+        again.stderr
+    );
+
+    let run = server
+        .run(
+            &operator,
+            &[
+                "org",
+                "create",
+                "--name",
+                "Acme",
+                "--email",
+                "ada@example.com",
+                "--token-expires-in",
+                "never",
+            ],
+        )
+        .ok();
+    assert!(run.stdout.contains("ada@example.com"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Token:              wdn_pat_"),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains("Token expires:      never"),
         "{}",
         run.stdout
     );
-
-    // A second organization in the same database, as JSON.
-    let second = create_org(dir.path(), "bob@example.com");
+    let admin = run
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Token:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    // The new admin acts at once; an organization token is not an operator's.
+    server.run(&admin, &["org", "get"]).ok();
+    let refused = server
+        .run(
+            &admin,
+            &["org", "create", "--name", "B", "--email", "b@example.com"],
+        )
+        .fails_with("401 unauthenticated");
+    assert!(refused.stderr.contains("operator"), "{}", refused.stderr);
+    // A second organization, as JSON, then both listed.
+    let second = server
+        .run(
+            &operator,
+            &[
+                "-o",
+                "json",
+                "org",
+                "create",
+                "--name",
+                "Globex",
+                "--email",
+                "bob@example.com",
+            ],
+        )
+        .ok()
+        .json();
     for key in [
         "organization_id",
         "admin_user_id",
@@ -54,42 +117,61 @@ fn org_create_prints_the_token_once_and_honours_the_environment() {
     ] {
         assert!(second[key].is_string(), "{key} in {second}");
     }
-    assert_eq!(second["admin_email"], "bob@example.com");
-
-    // Invalid input is refused with the engine's code.
-    let mut command = warden();
-    command.env("WARDEN_DATA_DIR", dir.path());
-    let run = Run::of(
-        command,
-        &["org", "create", "--name", "Bad", "--email", "not-an-email"],
-    )
-    .expect_code(1);
+    let listed = server.run(&operator, &["org", "list"]).ok();
     assert!(
-        run.stderr.starts_with("error: invalid_field: "),
+        listed.stdout.contains("Acme") && listed.stdout.contains("Globex"),
         "{}",
-        run.stderr
+        listed.stdout
     );
-
-    let mut command = warden();
-    command.env("WARDEN_DATA_DIR", dir.path());
-    Run::of(
-        command,
-        &[
-            "org",
-            "create",
-            "--name",
-            "X",
-            "--email",
-            "x@example.com",
-            "--token-expires-in",
-            "2d",
-        ],
-    )
-    .expect_code(2);
+    // Invalid input is refused with the engine's code; a lifetime not on the list is bad usage.
+    server
+        .run(
+            &operator,
+            &["org", "create", "--name", "Bad", "--email", "not-an-email"],
+        )
+        .fails_with("422 invalid_field");
+    server
+        .run(
+            &operator,
+            &[
+                "org",
+                "create",
+                "--name",
+                "X",
+                "--email",
+                "x@example.com",
+                "--token-expires-in",
+                "2d",
+            ],
+        )
+        .expect_code(2);
+    // More operators, by an operator.
+    let made = server
+        .run(
+            &operator,
+            &[
+                "operator",
+                "create",
+                "--name",
+                "Two",
+                "--email",
+                "two@example.com",
+                "--print-token",
+            ],
+        )
+        .ok();
+    let two = made.stdout.trim().to_string();
+    assert!(two.starts_with("wdn_opr_"), "{two}");
+    let operators = server.run(&two, &["operator", "list"]).ok();
+    assert!(
+        operators.stdout.contains("two@example.com"),
+        "{}",
+        operators.stdout
+    );
 }
 
-/// The actions of the audit events written at `revision`, sorted, checking they are all the
-/// system's.
+/// The actions of the audit events written at `revision`, sorted, checking they are all a
+/// platform operator's.
 fn system_actions_at(audit: &Value, revision: u64) -> Vec<String> {
     let mut actions: Vec<String> = audit["items"]
         .as_array()
@@ -97,7 +179,10 @@ fn system_actions_at(audit: &Value, revision: u64) -> Vec<String> {
         .iter()
         .filter(|e| e["revision"] == revision)
         .map(|e| {
-            assert_eq!(e["actor"], "system", "{e}");
+            assert!(
+                e["actor"].as_str().unwrap().starts_with("operator:op_"),
+                "{e}"
+            );
             e["action"].as_str().unwrap().to_string()
         })
         .collect();
@@ -108,7 +193,7 @@ fn system_actions_at(audit: &Value, revision: u64) -> Vec<String> {
 #[test]
 fn an_operator_adds_a_user_whose_group_grants_take_effect() {
     let server = Server::start();
-    let created = create_org(&server.data_dir(), "ada@example.com");
+    let created = create_org(&server, "ada@example.com");
     let admin = created["token"].as_str().unwrap().to_string();
     let org = created["organization_id"].as_str().unwrap().to_string();
     let data = server.data_dir();
@@ -136,24 +221,19 @@ fn an_operator_adds_a_user_whose_group_grants_take_effect() {
     // A typo in a group adds nobody: not the user, not their membership of the group that
     // exists, not a token. The error names the group.
     let typo = add_user(
-        &data,
+        &server,
         &org,
         "bob@example.com",
         &["--group", "ml", "--group", "nope"],
     )
-    .expect_code(1);
-    assert!(typo.stderr.contains("no group `nope`"), "{}", typo.stderr);
-    assert!(
-        typo.stderr.starts_with("error: not_found: "),
-        "{}",
-        typo.stderr
-    );
+    .fails_with("404 not_found");
+    assert!(typo.stderr.contains("group `nope`"), "{}", typo.stderr);
     assert!(typo.stdout.is_empty(), "{}", typo.stdout);
     server
         .run(&admin, &["users", "get", "bob@example.com"])
         .fails_with("404 not_found");
 
-    let added = add_user(&data, &org, "bob@example.com", &["--group", "ml"])
+    let added = add_user(&server, &org, "bob@example.com", &["--group", "ml"])
         .ok()
         .json();
     let bob = added["user_id"].as_str().unwrap().to_string();
@@ -167,7 +247,7 @@ fn an_operator_adds_a_user_whose_group_grants_take_effect() {
     assert_eq!(revision, before + 1, "{added}");
     let revision_text = revision.to_string();
 
-    // The server learns of the write from the store when a check asks for its revision.
+    // The write went through the server: a check sees it at once.
     server
         .run(
             &admin,
@@ -214,17 +294,15 @@ fn an_operator_adds_a_user_whose_group_grants_take_effect() {
     let email = wait_for_email(&data.join("outbox"), added["token_id"].as_str().unwrap());
     assert!(email.contains("To: <bob@example.com>"), "{email}");
     // A second user with the same email is refused.
-    let again = add_user(&data, &org, "BOB@example.com", &[]).expect_code(1);
-    assert!(again.stderr.contains("duplicate_name"), "{}", again.stderr);
+    add_user(&server, &org, "BOB@example.com", &[]).fails_with("409 duplicate_name");
 }
 
 #[test]
 fn org_add_user_prints_one_revision_and_a_working_token() {
     let server = Server::start();
-    let created = create_org(&server.data_dir(), "ada@example.com");
+    let created = create_org(&server, "ada@example.com");
     let admin = created["token"].as_str().unwrap().to_string();
     let org = created["organization_id"].as_str().unwrap().to_string();
-    let data = server.data_dir();
     let before = server
         .run(&admin, &["org", "get", "-o", "json"])
         .ok()
@@ -235,30 +313,29 @@ fn org_add_user_prints_one_revision_and_a_working_token() {
     // Two groups, by name and by id (one of them named twice), as a table.
     let metrics = server.run(&admin, &["groups", "get", "metrics", "-o", "json"]);
     let metrics_id = metrics.ok().json()["id"].as_str().unwrap().to_string();
-    let mut command = warden();
-    command.env("WARDEN_DATA_DIR", &data);
-    let run = Run::of(
-        command,
-        &[
-            "org",
-            "add-user",
-            "--org",
-            &org,
-            "--email",
-            "carol@example.com",
-            "--first-name",
-            "Carol",
-            "--group",
-            "read",
-            "--group",
-            &metrics_id,
-            "--group",
-            "metrics",
-            "--token-expires-in",
-            "never",
-        ],
-    )
-    .ok();
+    let run = server
+        .run(
+            &server.operator_token(),
+            &[
+                "org",
+                "add-user",
+                "--org",
+                &org,
+                "--email",
+                "carol@example.com",
+                "--first-name",
+                "Carol",
+                "--group",
+                "read",
+                "--group",
+                &metrics_id,
+                "--group",
+                "metrics",
+                "--token-expires-in",
+                "never",
+            ],
+        )
+        .ok();
     let text = &run.stdout;
     assert!(text.starts_with("User added."), "{text}");
     let revisions: Vec<&str> = text
@@ -280,7 +357,7 @@ fn org_add_user_prints_one_revision_and_a_working_token() {
     assert!(text.contains("will not be shown again"), "{text}");
     let secret = line("Token:");
     assert!(secret.starts_with("wdn_pat_"), "{secret}");
-    // The server finds the new token in the store on its first use.
+    // The new token works at once.
     let me = server.run(&secret, &["whoami", "-o", "json"]).ok().json();
     assert_eq!(me["user"]["email"], "carol@example.com");
     assert_eq!(me["user"]["first_name"], "Carol");
@@ -290,19 +367,10 @@ fn org_add_user_prints_one_revision_and_a_working_token() {
     assert!(me["revision"].as_u64().unwrap() > before);
 
     // An organization that does not exist is named.
-    let missing = add_user(&data, "ffffff", "dan@example.com", &[]).expect_code(1);
-    assert!(
-        missing.stderr.contains("no organization `ffffff`"),
-        "{}",
-        missing.stderr
-    );
+    let missing = add_user(&server, "ffffff", "dan@example.com", &[]).fails_with("404 not_found");
+    assert!(missing.stderr.contains("ffffff"), "{}", missing.stderr);
     // An invalid email is refused with the core's code, and adds nobody.
-    let bad = add_user(&data, &org, "not-an-email", &["--group", "read"]).expect_code(1);
-    assert!(
-        bad.stderr.starts_with("error: invalid_field: "),
-        "{}",
-        bad.stderr
-    );
+    add_user(&server, &org, "not-an-email", &["--group", "read"]).fails_with("422 invalid_field");
     let users = server
         .run(&admin, &["users", "list", "-o", "json"])
         .ok()
@@ -310,85 +378,118 @@ fn org_add_user_prints_one_revision_and_a_working_token() {
     assert_eq!(users["items"].as_array().unwrap().len(), 2, "{users}");
 }
 
-/// `--print-token` prints the secret alone, and `add-user` without `--org` adds to the
-/// organization of the token in use: what the README's quickstart relies on.
+/// `--print-token` prints the secret alone (what the README's quickstart relies on); the
+/// operator's other commands name what they change.
 #[test]
-fn print_token_and_the_organization_of_the_token_in_use() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let data = data.to_str().unwrap();
-    let created = Run::of(
-        warden(),
-        &[
-            "org",
-            "create",
-            "--name",
-            "Acme",
-            "--email",
-            "ada@example.com",
-            "--data-dir",
-            data,
-            "--print-token",
-        ],
-    )
-    .ok();
-    let token = created.stdout.trim().to_string();
-    assert_eq!(created.stdout, format!("{token}\n"));
-    assert!(token.starts_with("wdn_pat_"), "{token}");
-    let no_org = Run::of(
-        warden(),
-        &[
-            "org",
-            "add-user",
-            "--email",
-            "bob@example.com",
-            "--data-dir",
-            data,
-        ],
-    )
-    .expect_code(1);
+fn print_token_and_the_operators_other_commands() {
+    let server = Server::start();
+    let operator = server.operator_token();
+    assert!(operator.starts_with("wdn_opr_"), "{operator}");
+    let created = server
+        .run(
+            &operator,
+            &[
+                "org",
+                "create",
+                "--name",
+                "Acme",
+                "--email",
+                "ada@example.com",
+                "--print-token",
+            ],
+        )
+        .ok();
+    let admin = created.stdout.trim().to_string();
+    assert_eq!(created.stdout, format!("{admin}\n"));
+    assert!(admin.starts_with("wdn_pat_"), "{admin}");
+    let org = server
+        .run(&admin, &["-o", "json", "org", "get"])
+        .ok()
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // --org is required: an operator's token belongs to no organization.
+    server
+        .run(
+            &operator,
+            &["org", "add-user", "--email", "bob@example.com"],
+        )
+        .expect_code(2);
+    let bob = server
+        .run(
+            &operator,
+            &[
+                "org",
+                "add-user",
+                "--org",
+                &org,
+                "--email",
+                "bob@example.com",
+                "--group",
+                "read",
+                "--print-token",
+            ],
+        )
+        .ok();
+    let bob_token = bob.stdout.trim().to_string();
+    assert!(bob_token.starts_with("wdn_pat_"), "{}", bob.stdout);
+    // Reserved keys: refused to the admin with the command that does it, granted by the
+    // operator.
+    server.run(&admin, &["namespaces", "create", "ml"]).ok();
+    let refused = server
+        .run(
+            &admin,
+            &["namespaces", "grant", "ml", "bob@example.com", "w:pods"],
+        )
+        .fails_with("403 reserved_namespace_permission");
     assert!(
-        no_org.stderr.contains("give --org ORG_ID"),
+        refused.stderr.contains("warden org namespace-keys"),
         "{}",
-        no_org.stderr
+        refused.stderr
     );
-    let mut command = warden();
-    command.env("WARDEN_TOKEN", &token);
-    let bob = Run::of(
-        command,
-        &[
-            "org",
-            "add-user",
-            "--email",
-            "bob@example.com",
-            "--data-dir",
-            data,
-            "--group",
-            "read",
-            "--print-token",
-        ],
-    )
-    .ok();
-    assert!(bob.stdout.trim().starts_with("wdn_pat_"), "{}", bob.stdout);
-    assert_ne!(bob.stdout.trim(), token);
-    let mut command = warden();
-    command.env("WARDEN_TOKEN", "wdn_pat_not-a-real-token");
-    let bad = Run::of(
-        command,
-        &[
-            "org",
-            "add-user",
-            "--email",
-            "carol@example.com",
-            "--data-dir",
-            data,
-        ],
-    )
-    .expect_code(1);
+    let granted = server
+        .run(
+            &operator,
+            &[
+                "org",
+                "namespace-keys",
+                "--org",
+                &org,
+                "--namespace",
+                "ml",
+                "--user",
+                "bob@example.com",
+                "--add",
+                "w:pods",
+            ],
+        )
+        .ok();
+    assert!(granted.stdout.contains("w:pods"), "{}", granted.stdout);
+    // The default admin changes only by the operator; then the old one may be removed.
+    server
+        .run(
+            &operator,
+            &["org", "set-default-admin", "--org", &org, "bob@example.com"],
+        )
+        .ok();
+    let removed = server
+        .run(
+            &operator,
+            &["org", "remove-user", "--org", &org, "ada@example.com"],
+        )
+        .ok();
     assert!(
-        bad.stderr
-            .contains("cannot tell the organization from the token in use"),
+        removed.stdout.contains("1 personal token(s) deleted"),
         "{}",
-        bad.stderr
+        removed.stdout
     );
+    server
+        .run(&admin, &["whoami"])
+        .fails_with("401 unauthenticated");
+    let me = server
+        .run(&bob_token, &["-o", "json", "whoami"])
+        .ok()
+        .json();
+    assert_eq!(me["user"]["is_default_admin"], true, "{me}");
 }

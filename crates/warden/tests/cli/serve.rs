@@ -93,7 +93,7 @@ fn serve_writes_the_emails_it_sends_into_the_mail_directory() {
     assert!(log.contains(mail_dir.to_str().unwrap()), "{log}");
     assert!(mail_dir.is_dir());
 
-    let created = create_org(&server.data_dir(), "ada@example.com");
+    let created = create_org(&server, "ada@example.com");
     let token = created["token"].as_str().unwrap();
     let made = server
         .run(
@@ -123,7 +123,7 @@ fn serve_writes_the_emails_it_sends_into_the_mail_directory() {
 #[test]
 fn json_logs_and_a_graceful_sigterm_that_keeps_token_last_use() {
     let mut server = Server::start_with(&["--log-format", "json"]);
-    let created = create_org(&server.data_dir(), "ada@example.com");
+    let created = create_org(&server, "ada@example.com");
     let token = created["token"].as_str().unwrap().to_string();
     server.run(&token, &["whoami"]).ok();
     assert_eq!(server.terminate(Duration::from_secs(30)), 0);

@@ -6,19 +6,14 @@ use crate::common::{add_user, create_org, Server};
 #[test]
 fn admins_list_and_revoke_other_users_tokens() {
     let server = Server::start();
-    let created = create_org(&server.data_dir(), "ada@example.com");
+    let created = create_org(&server, "ada@example.com");
     let ada = created["token"].as_str().unwrap().to_string();
     let ada_token = created["token_id"].as_str().unwrap().to_string();
     let org = created["organization_id"].as_str().unwrap();
     // Bob manages his own tokens (legacy group `write`: Access Token Admin), no one else's.
-    let bob = add_user(
-        &server.data_dir(),
-        org,
-        "bob@example.com",
-        &["--group", "write"],
-    )
-    .ok()
-    .json();
+    let bob = add_user(&server, org, "bob@example.com", &["--group", "write"])
+        .ok()
+        .json();
     let bob_secret = bob["token"].as_str().unwrap().to_string();
     let bob_token = bob["token_id"].as_str().unwrap().to_string();
     server.run(&bob_secret, &["whoami"]).ok();
