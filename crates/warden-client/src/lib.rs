@@ -30,6 +30,7 @@ mod namespaces;
 mod organization;
 mod platform;
 mod policies;
+mod sessions;
 mod tokens;
 mod users;
 

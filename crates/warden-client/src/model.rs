@@ -34,6 +34,9 @@ pub use crate::platform::{
 pub use crate::policies::{
     Policy, PolicyInput, Principal, PrincipalInput, PrincipalKind, Rule, RuleInput,
 };
+pub use crate::sessions::{
+    PasswordChange, PasswordResetCompletion, PasswordResetRequest, SessionInfo, SignIn,
+};
 pub use crate::tokens::{CreatedToken, Token, TokenInput, TokenKind, TokenLifetime};
 pub use crate::users::{User, UserStatus, UserUpdate};
 

@@ -50,3 +50,27 @@ CREATE TABLE operator_tokens (
     created_at     BIGINT NOT NULL,
     expires_at     BIGINT
 );
+
+-- Console sessions: the SHA-256 of the cookie's secret, never the secret. A session ends at
+-- `expires_at` (absolute), after `idle` ms without use, on sign-out, on a password change or
+-- reset, and when its user is deactivated (checked on every use) or removed (deleted here).
+CREATE TABLE sessions (
+    secret_hash  TEXT   NOT NULL PRIMARY KEY,
+    org_id       TEXT   NOT NULL,
+    user_id      TEXT   NOT NULL REFERENCES users (id),
+    created_at   BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (org_id, user_id);
+
+-- Password resets: the SHA-256 of the emailed link's secret and the nonce it is derived from
+-- (as for invitations); used once.
+CREATE TABLE password_resets (
+    secret_hash TEXT   NOT NULL PRIMARY KEY,
+    org_id      TEXT   NOT NULL,
+    user_id     TEXT   NOT NULL REFERENCES users (id),
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    used_at     BIGINT
+);

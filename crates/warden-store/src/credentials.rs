@@ -58,6 +58,26 @@ pub(crate) async fn put(
     }
 }
 
+/// Sets the password of a user of `org` (a change or a reset).
+pub(crate) async fn set(
+    conn: &mut AnyConnection,
+    org: &OrgId,
+    user: &UserId,
+    password_hash: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    put(
+        conn,
+        org,
+        &Credential {
+            user: user.clone(),
+            password_hash: password_hash.to_string(),
+            at,
+        },
+    )
+    .await
+}
+
 /// The password hash of a user of `org`, if they have one.
 pub(crate) async fn get(
     pool: &AnyPool,

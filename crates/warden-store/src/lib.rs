@@ -29,6 +29,7 @@ mod exec;
 mod migrate;
 mod outbox;
 mod platform;
+mod sessions;
 
 use std::path::Path;
 
@@ -45,6 +46,7 @@ pub use crate::credentials::Credential;
 pub use crate::error::StoreError;
 pub use crate::outbox::OutboxItem;
 pub use crate::platform::{Operator, OperatorToken};
+pub use crate::sessions::{PasswordReset, Session};
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -257,6 +259,89 @@ impl Store {
         user: &warden_core::UserId,
     ) -> Result<Option<String>, StoreError> {
         credentials::get(&self.pool, org, user).await
+    }
+
+    /// Starts a console session.
+    pub async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
+        sessions::insert(&self.pool, session).await
+    }
+
+    /// The session whose cookie secret has this SHA-256 (hex).
+    pub async fn session(&self, secret_hash: &str) -> Result<Option<Session>, StoreError> {
+        sessions::get(&self.pool, secret_hash).await
+    }
+
+    /// Records a session's use.
+    pub async fn touch_session(&self, secret_hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        sessions::touch(&self.pool, secret_hash, at).await
+    }
+
+    /// Ends a session (sign-out, or found expired).
+    pub async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
+        sessions::delete(&self.pool, secret_hash).await
+    }
+
+    /// Ends every session of a user but `keep`; returns how many ended.
+    pub async fn delete_sessions_of(
+        &self,
+        org: &OrgId,
+        user: &warden_core::UserId,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        sessions::delete_of_user(&self.pool, org, user, keep).await
+    }
+
+    /// Sets a user's password and ends their other sessions (`keep`), in one transaction.
+    pub async fn change_password(
+        &self,
+        org: &OrgId,
+        user: &warden_core::UserId,
+        password_hash: &str,
+        at: Timestamp,
+        keep: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        credentials::set(&mut tx, org, user, password_hash, at).await?;
+        sqlx::query(
+            "DELETE FROM sessions WHERE org_id = $1 AND user_id = $2 AND secret_hash <> $3",
+        )
+        .bind(org.as_str())
+        .bind(user.as_str())
+        .bind(keep.unwrap_or(""))
+        .run(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a password reset and the outbox item emailing its link, in one transaction.
+    pub async fn insert_password_reset(
+        &self,
+        secret_hash: &str,
+        reset: &PasswordReset,
+        at: Timestamp,
+        email: &OutboxItem,
+    ) -> Result<(), StoreError> {
+        sessions::insert_reset(&self.pool, secret_hash, reset, at, email).await
+    }
+
+    /// The password reset whose link secret has this SHA-256 (hex).
+    pub async fn password_reset(
+        &self,
+        secret_hash: &str,
+    ) -> Result<Option<PasswordReset>, StoreError> {
+        sessions::get_reset(&self.pool, secret_hash).await
+    }
+
+    /// Uses a reset once: the new password, every session ended. `false` if already used.
+    pub async fn complete_password_reset(
+        &self,
+        secret_hash: &str,
+        reset: &PasswordReset,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        sessions::complete_reset(&self.pool, secret_hash, reset, password_hash, at).await
     }
 
     /// Creates a platform operator with its first token, recording `event` (of the

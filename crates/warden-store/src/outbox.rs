@@ -47,6 +47,7 @@ impl OutboxItem {
         match self.effect {
             Effect::NotifyTokenCreated { .. } => "notify_token_created",
             Effect::SendInvitation { .. } => "send_invitation",
+            Effect::SendPasswordReset { .. } => "send_password_reset",
         }
     }
 }

@@ -225,6 +225,16 @@ pub enum Effect {
         secret_hash: String,
         expires_at: Timestamp,
     },
+    /// Send a password reset link (made as an invitation's is: from the nonce, with the
+    /// server's link key). Asked for by the sign-in service, not by a command.
+    SendPasswordReset {
+        org_id: OrgId,
+        org_name: String,
+        email: String,
+        nonce: String,
+        secret_hash: String,
+        expires_at: Timestamp,
+    },
 }
 
 /// What one command of a batch did.

@@ -54,11 +54,15 @@ error_codes! {
     DefaultAdminProtected = ("default_admin_protected", 403, "Default admin protected"),
     /// `w:pods` and `w:full` are granted only by platform operators.
     ReservedNamespacePermission = ("reserved_namespace_permission", 403, "Reserved namespace permission"),
+    /// A state-changing call of a console session without its CSRF token (`X-CSRF-Token`).
+    CsrfFailed = ("csrf_failed", 403, "CSRF token missing or wrong"),
     /// A platform-operator action.
     OperatorOnly = ("operator_only", 403, "Platform operators only"),
     /// An invitation link that names no pending invitation (mistyped, or replaced by a
     /// resend).
     InvitationLinkInvalid = ("invitation_link_invalid", 404, "Invitation link not valid"),
+    /// A password reset link that names no reset.
+    PasswordResetInvalid = ("password_reset_invalid", 404, "Password reset link not valid"),
     /// Unknown entity.
     NotFound = ("not_found", 404, "Not found"),
     /// Unknown route.
@@ -93,6 +97,10 @@ error_codes! {
     InvitationExpired = ("invitation_expired", 410, "Invitation expired"),
     /// The invitation was used already: a link works once.
     InvitationAccepted = ("invitation_already_accepted", 410, "Invitation already accepted"),
+    /// The password reset link's time ran out.
+    PasswordResetExpired = ("password_reset_expired", 410, "Password reset link expired"),
+    /// The password reset link was used already.
+    PasswordResetUsed = ("password_reset_used", 410, "Password reset link used"),
     /// The body is over 1 MiB.
     PayloadTooLarge = ("payload_too_large", 413, "Payload too large"),
     /// The request target is over 8 KiB.

@@ -102,6 +102,14 @@ pub enum DomainError {
     InvitationAccepted,
     #[error("this invitation link is not valid (mistyped, or replaced by a newer one)")]
     InvitationLinkInvalid,
+    #[error("this password reset link is not valid (mistyped, or not ours)")]
+    PasswordResetInvalid,
+    #[error("this password reset link expired; ask for a new one")]
+    PasswordResetExpired,
+    #[error("this password reset link was used already; ask for a new one")]
+    PasswordResetUsed,
+    #[error("a form post needs the session's CSRF token in the X-CSRF-Token header")]
+    CsrfFailed,
 }
 
 impl ErrorCode for DomainError {
@@ -136,6 +144,10 @@ impl ErrorCode for DomainError {
             DomainError::InvitationExpired => Code::InvitationExpired,
             DomainError::InvitationAccepted => Code::InvitationAccepted,
             DomainError::InvitationLinkInvalid => Code::InvitationLinkInvalid,
+            DomainError::PasswordResetInvalid => Code::PasswordResetInvalid,
+            DomainError::PasswordResetExpired => Code::PasswordResetExpired,
+            DomainError::PasswordResetUsed => Code::PasswordResetUsed,
+            DomainError::CsrfFailed => Code::CsrfFailed,
         }
     }
 }

@@ -22,6 +22,7 @@ use super::context::{now, random_base32, random_bytes};
 use super::{Caller, Service, ServiceError, Written};
 
 const LINK_PREFIX: &str = "wdn_inv_";
+pub(crate) const RESET_PREFIX: &str = "wdn_rst_";
 /// Characters of the HMAC in a link secret (5 bits each: 255 of its 256 bits).
 const LINK_MAC_CHARS: usize = 51;
 
@@ -73,22 +74,36 @@ impl LinkKey {
         Some(LinkKey(key))
     }
 
-    /// The secret of the link with `nonce` in `org`.
+    /// The secret of the invitation link with `nonce` in `org`.
     pub fn secret(&self, org: &OrgId, nonce: &str) -> String {
-        let mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.0) {
-            Ok(mut mac) => {
-                mac.update(b"warden invitation link\0");
-                mac.update(org.as_str().as_bytes());
-                mac.update(b"\0");
-                mac.update(nonce.as_bytes());
-                mac.finalize().into_bytes()
-            }
-            // HMAC takes a key of any length: this cannot happen.
-            Err(_) => Default::default(),
-        };
-        let mut out = format!("{LINK_PREFIX}{org}_");
+        self.link_secret(LINK_PREFIX, "warden invitation link", org, nonce)
+    }
+
+    /// The secret of the password reset link with `nonce` in `org`.
+    pub fn reset_secret(&self, org: &OrgId, nonce: &str) -> String {
+        self.link_secret(RESET_PREFIX, "warden password reset link", org, nonce)
+    }
+
+    fn link_secret(&self, prefix: &str, label: &str, org: &OrgId, nonce: &str) -> String {
+        let mac = self.mac(&[label.as_bytes(), org.as_str().as_bytes(), nonce.as_bytes()]);
+        let mut out = format!("{prefix}{org}_");
         out.push_str(&base32(&mac, LINK_MAC_CHARS));
         out
+    }
+
+    /// HMAC-SHA256 of the parts, each followed by a NUL (no part holds one).
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        match <Hmac<Sha256> as Mac>::new_from_slice(&self.0) {
+            Ok(mut mac) => {
+                for part in parts {
+                    mac.update(part);
+                    mac.update(b"\0");
+                }
+                mac.finalize().into_bytes().into()
+            }
+            // HMAC takes a key of any length: this cannot happen.
+            Err(_) => [0; 32],
+        }
     }
 }
 
@@ -126,9 +141,14 @@ fn base32(bytes: &[u8], chars: usize) -> String {
     out
 }
 
-/// The organization a link secret names, if it has the shape of one.
+/// The organization an invitation link's secret names, if it has the shape of one.
 pub fn org_of_link(secret: &str) -> Option<OrgId> {
-    let rest = secret.strip_prefix(LINK_PREFIX)?;
+    org_of(LINK_PREFIX, secret)
+}
+
+/// The organization a link secret with `prefix` names, if it has the shape of one.
+pub(crate) fn org_of(prefix: &str, secret: &str) -> Option<OrgId> {
+    let rest = secret.strip_prefix(prefix)?;
     let (org, mac) = rest.split_once('_')?;
     let well_formed = warden_core::command::is_org_id(org)
         && mac.len() == LINK_MAC_CHARS

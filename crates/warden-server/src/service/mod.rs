@@ -20,6 +20,7 @@ mod load;
 mod metrics;
 pub mod outbox;
 mod platform;
+pub mod sessions;
 mod sync;
 mod throttle;
 mod write;
@@ -52,6 +53,7 @@ impl Service {
 pub use self::invitations::LinkKey;
 pub use self::outbox::Mailer;
 pub use self::platform::{AddedUser, OperatorCaller, RemovedUser, PLATFORM_AUDIT};
+pub use self::sessions::{SessionCaller, SessionLimits, SignInLimit, SESSION_COOKIE};
 
 struct OrgEntry {
     compiled: ArcSwap<CompiledOrg>,
@@ -99,6 +101,10 @@ pub struct Settings {
     pub invitation_ttl: Duration,
     /// The key invitation links are made with (see `invitations.rs`).
     pub link_key: LinkKey,
+    /// How failed sign-ins are limited.
+    pub sign_in_limit: SignInLimit,
+    /// How long console sessions and reset links last.
+    pub sessions: SessionLimits,
 }
 
 impl Default for Settings {
@@ -112,6 +118,8 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".to_string(),
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             link_key: LinkKey::random(),
+            sign_in_limit: SignInLimit::default(),
+            sessions: SessionLimits::default(),
         }
     }
 }
@@ -157,6 +165,8 @@ pub struct Service {
     poll_lock: tokio::sync::Mutex<()>,
     /// Failed authentications per client address.
     throttle: throttle::Throttle,
+    /// Failed sign-ins, per account and address and per address.
+    sign_in_failures: sessions::FailureCounter,
     /// Organizations are still being loaded in the background (`open_lazily`): one that is
     /// not loaded yet is loaded on demand.
     warming_up: AtomicBool,
@@ -191,6 +201,7 @@ impl Service {
             poll_lock: tokio::sync::Mutex::new(()),
             throttle: throttle::Throttle::new(auth_failure_limit),
             warming_up: AtomicBool::new(false),
+            sign_in_failures: sessions::FailureCounter::default(),
         })
     }
 
@@ -200,6 +211,10 @@ impl Service {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     fn entry(&self, org: &OrgId) -> Result<Arc<OrgEntry>, ServiceError> {

@@ -81,10 +81,26 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// The email an effect sends; `link` is the invitation link of a `SendInvitation` (made by
-/// the service, which holds the link key).
+/// The email an effect sends; `link` is the link of a `SendInvitation` or a
+/// `SendPasswordReset` (made by the service, which holds the link key).
 pub fn email_of(effect: &Effect, link: &str) -> Email {
     match effect {
+        Effect::SendPasswordReset {
+            org_name,
+            email,
+            expires_at,
+            ..
+        } => Email {
+            to: email.clone(),
+            subject: format!("Reset your Warden password for {org_name}"),
+            body: format!(
+                "Hello,\n\nSomeone (we hope you) asked to reset the password of your account in \
+                 {org_name}. To choose a new one, open this link:\n\n{link}\n\nThe link works \
+                 once, until {expires}. If you did not ask for this, ignore this email: your \
+                 password stays as it is.\n",
+                expires = expires_at.rfc3339(),
+            ),
+        },
         Effect::SendInvitation {
             org_id,
             org_name,

@@ -21,5 +21,6 @@ mod operations;
 mod persistence;
 mod platform;
 mod replicas;
+mod sessions;
 mod tokens;
 mod writes;

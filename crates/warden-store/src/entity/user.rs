@@ -20,6 +20,8 @@ const PUT: &str = "INSERT INTO users \
      WHERE users.org_id = excluded.org_id";
 const DELETE: &str = "DELETE FROM users WHERE id = $1 AND org_id = $2";
 const DELETE_CREDENTIALS: &str = "DELETE FROM user_credentials WHERE user_id = $1 AND org_id = $2";
+const DELETE_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1 AND org_id = $2";
+const DELETE_RESETS: &str = "DELETE FROM password_resets WHERE user_id = $1 AND org_id = $2";
 const ROWS: Select = Select {
     from: "SELECT org_id, id, email, first_name, last_name, status, created_at FROM users",
     org_column: "org_id",
@@ -47,8 +49,11 @@ pub(super) async fn delete(
     org: &OrgId,
     u: &User,
 ) -> Result<(), StoreError> {
-    // The password goes with the user (it is not an entity of the organization's state).
+    // The password, sessions and resets go with the user (they are not entities of the
+    // organization's state).
     by_id(conn, DELETE_CREDENTIALS, u.id.as_str(), org).await?;
+    by_id(conn, DELETE_SESSIONS, u.id.as_str(), org).await?;
+    by_id(conn, DELETE_RESETS, u.id.as_str(), org).await?;
     let done = by_id(conn, DELETE, u.id.as_str(), org).await?;
     delete_done(done, "user", u.id.as_str(), org)
 }

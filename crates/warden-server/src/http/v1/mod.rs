@@ -15,6 +15,7 @@ mod namespaces;
 mod organization;
 mod platform;
 mod policies;
+mod sessions;
 mod tokens;
 mod users;
 
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(authz::router())
         .merge(audit::router())
         .merge(platform::router())
+        .merge(sessions::router())
 }
 
 fn principal_kind(principal: &PrincipalRef) -> m::PrincipalKind {

@@ -154,12 +154,20 @@ async fn deactivate_user(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Answer {
-    user_write(
+    let deactivated = resolve::user(caller.compiled.state(), &key)
+        .ok()
+        .map(|u| u.id.clone());
+    let answer = user_write(
         &s,
         &caller,
         UserCommand::Deactivate { user: Key(key) }.into(),
     )
-    .await
+    .await?;
+    // Their console sessions end now (every use checks the status too, on every server).
+    if let Some(user) = deactivated {
+        s.end_sessions_of(&caller.org, &user).await?;
+    }
+    Ok(answer)
 }
 
 /// Reactivates a deactivated user.
