@@ -255,6 +255,12 @@ fn endpoints(
             None,
             "iam.audit_events.list",
         ),
+        (
+            Method::GET,
+            "/v1/audit-events/verify".into(),
+            None,
+            "iam.audit_events.list",
+        ),
     ]
 }
 
