@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
-use crate::model::List;
 use crate::{Client, ClientError, Method};
 
 /// What became of an audited call.
@@ -48,6 +47,12 @@ pub struct AuditChange {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AuditEvent {
     pub id: String,
+    /// The event's place in its organization's hash chain: 1, 2, 3, ... in the order
+    /// recorded.
+    pub seq: u64,
+    /// The event's hash in the chain (hex SHA-256 of every stored field and the hash of the
+    /// event before it).
+    pub hash: String,
     /// Milliseconds since the Unix epoch.
     pub at: i64,
     /// `user:<id>`, `service_account:<id>` or `system`.
@@ -66,25 +71,146 @@ pub struct AuditEvent {
     pub changes: Vec<AuditChange>,
 }
 
-impl Client {
-    /// `GET /v1/audit-events`: the newest events first; `before` is the previous page's
-    /// last event (`(at, id)`), from which the listing resumes.
-    pub async fn audit_events(
-        &self,
-        limit: Option<u32>,
-        before: Option<(i64, &str)>,
-    ) -> Result<List<AuditEvent>, ClientError> {
+/// A page of the audit log, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditEvents {
+    /// The organization revision when the page was read.
+    pub revision: u64,
+    pub items: Vec<AuditEvent>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Which audit events to list: every field set narrows the listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// At most this many events (the server's default is 100).
+    pub limit: Option<u32>,
+    /// Exactly this actor (`user:<id>`, `service_account:<id>`, `system`).
+    pub actor: Option<String>,
+    /// Exactly this target.
+    pub target: Option<String>,
+    /// Exactly this action.
+    pub action: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Events at or after this instant (RFC 3339).
+    pub since: Option<String>,
+    /// Events before this instant (RFC 3339).
+    pub until: Option<String>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+impl AuditQuery {
+    /// The newest `limit` events.
+    pub fn newest(limit: u32) -> AuditQuery {
+        AuditQuery {
+            limit: Some(limit),
+            ..AuditQuery::default()
+        }
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut query = Vec::new();
-        if let Some(limit) = limit {
+        if let Some(limit) = self.limit {
             query.push(("limit", limit.to_string()));
         }
-        if let Some((at, id)) = before {
-            query.push(("before", at.to_string()));
-            if !id.is_empty() {
-                query.push(("before_id", id.to_string()));
+        let texts = [
+            ("actor", &self.actor),
+            ("target", &self.target),
+            ("action", &self.action),
+            ("since", &self.since),
+            ("until", &self.until),
+            ("cursor", &self.cursor),
+        ];
+        for (name, value) in texts {
+            if let Some(value) = value {
+                query.push((name, value.clone()));
             }
         }
-        self.call(Method::GET, &["v1", "audit-events"], &query, None)
+        if let Some(outcome) = self.outcome {
+            let name = match outcome {
+                Outcome::Allowed => "allowed",
+                Outcome::Denied => "denied",
+            };
+            query.push(("outcome", name.to_string()));
+        }
+        query
+    }
+}
+
+/// Why an audit chain is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BrokenReason {
+    /// The event's stored fields no longer hash to its stored hash.
+    Altered,
+    /// Events are missing before this one (a gap in `seq`, or a link to an event that is not
+    /// the one before it).
+    Missing,
+    /// The chain does not end at the organization's recorded head: its last events are
+    /// missing.
+    HeadMismatch,
+}
+
+impl BrokenReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BrokenReason::Altered => "altered",
+            BrokenReason::Missing => "missing",
+            BrokenReason::HeadMismatch => "head_mismatch",
+        }
+    }
+}
+
+/// The first broken link of an audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BrokenLink {
+    /// The event at the break: the altered one, the first one after missing events, or (head
+    /// mismatch) the last one found. Absent when no event is left to name.
+    pub event_id: Option<String>,
+    /// The break's place in the chain (for a head mismatch, the head's).
+    pub seq: i64,
+    pub reason: BrokenReason,
+    /// The break in a sentence.
+    pub detail: String,
+}
+
+/// The result of recomputing the organization's audit chain. A broken chain is a finding,
+/// answered with 200 like an intact one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditVerification {
+    /// Whether every event hashes as stored, follows the one before it, and the chain ends
+    /// at its head.
+    pub ok: bool,
+    /// `ok`: how many events the chain holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+    /// `ok`: the hash of the chain's last event (a value to keep elsewhere: a later
+    /// verification must pass through it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    /// Not `ok`: how many events verified before the break.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_checked: Option<u64>,
+    /// Not `ok`: the first broken link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken: Option<BrokenLink>,
+}
+
+impl Client {
+    /// `GET /v1/audit-events`: a page of the newest events that match `query`.
+    pub async fn audit_events(&self, query: &AuditQuery) -> Result<AuditEvents, ClientError> {
+        self.call(Method::GET, &["v1", "audit-events"], &query.pairs(), None)
             .await
+    }
+
+    /// `GET /v1/audit-events/verify`: recomputes the organization's audit chain.
+    pub async fn verify_audit(&self) -> Result<AuditVerification, ClientError> {
+        self.get(&["v1", "audit-events", "verify"]).await
     }
 }

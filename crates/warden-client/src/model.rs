@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
-pub use crate::audit::{AuditChange, AuditEvent, ChangeOp, Outcome};
+pub use crate::audit::{
+    AuditChange, AuditEvent, AuditEvents, AuditQuery, AuditVerification, BrokenLink, BrokenReason,
+    ChangeOp, Outcome,
+};
 pub use crate::authz::{
     CheckQuestion, CheckRequest, CheckResponse, CheckResult, DenyReason, GrantSource, Permissions,
     PermittedAction, WhoCan, Whoami,

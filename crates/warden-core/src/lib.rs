@@ -7,6 +7,7 @@
 
 mod action_index;
 pub mod actionset;
+pub mod audit_chain;
 pub mod catalog;
 pub mod command;
 pub mod domain;

@@ -38,9 +38,11 @@ use sqlx::AnyPool;
 use sqlx::{Any, Executor, Transaction};
 
 use crate::exec::Run;
+use warden_core::audit_chain::{BrokenLink, VerifiedChain};
 use warden_core::command::Change;
 use warden_core::{AuditEvent, OrgId, OrgState, Organization, Timestamp, TokenId};
 
+pub use crate::audit::{AuditFilter, AuditPage, ChainedEvent};
 pub use crate::changelog::{ChangeListener, Heard, CHANGES_CHANNEL, KEPT_REVISIONS};
 pub use crate::credentials::Credential;
 pub use crate::error::StoreError;
@@ -182,6 +184,8 @@ impl Store {
             return Err(StoreError::OrgExists(org.id.to_string()));
         }
         write_commit(&mut tx, &org.id, &commit).await?;
+        let audit: Vec<&AuditEvent> = commit.audit.iter().collect();
+        audit::append(&mut tx, &org.id, &audit).await?;
         changelog::append(&mut tx, &org.id, revision, commit.changes).await?;
         self.notify(&mut tx, &org.id, revision).await?;
         tx.commit().await?;
@@ -237,17 +241,13 @@ impl Store {
         if count > 0 {
             self.notify(&mut tx, org, new_revision).await?;
         }
-        write_commit(
-            &mut tx,
-            org,
-            &Commit {
-                changes: &[],
-                audit: extra_audit,
-                outbox: &[],
-                credentials: &[],
-            },
-        )
-        .await?;
+        // Every event of the transaction, in order, appended under one hold of the head.
+        let audit: Vec<&AuditEvent> = commits
+            .iter()
+            .flat_map(|c| c.audit)
+            .chain(extra_audit)
+            .collect();
+        audit::append(&mut tx, org, &audit).await?;
         tx.commit().await?;
         Ok(new_revision)
     }
@@ -429,22 +429,35 @@ impl Store {
         entity::token::org_of(&self.pool, secret_hash_hex).await
     }
 
-    /// Records an audit event outside any organization change (a refused call).
+    /// Records an audit event outside any organization change (a refused call): appended
+    /// to its organization's chain in a transaction of its own.
     pub async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        audit::insert(&mut conn, event).await
+        let mut tx = self.pool.begin().await?;
+        audit::append(&mut tx, &event.org_id, &[event]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
-    /// At most `limit` audit events of `org`, newest first (by time, then id, descending);
-    /// with `before = (at, id)`, only those after that position in the listing (the last
-    /// event of the previous page). An empty id skips the whole millisecond `at`.
+    /// At most `limit` audit events of `org` that pass `filter`, newest first (by their
+    /// place in the chain); with `cursor` (a page's `next_cursor`), those after that page.
     pub async fn list_audit(
         &self,
         org: &OrgId,
+        filter: &AuditFilter,
         limit: u32,
-        before: Option<(Timestamp, &str)>,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
-        audit::list(&self.pool, org, limit, before).await
+        cursor: Option<u64>,
+    ) -> Result<AuditPage, StoreError> {
+        audit::list(&self.pool, org, filter, limit, cursor).await
+    }
+
+    /// Recomputes `org`'s audit chain from its head back to its first event: the chain, or
+    /// its first broken link (an event altered, events missing, or a head the chain does not
+    /// end at).
+    pub async fn verify_audit(
+        &self,
+        org: &OrgId,
+    ) -> Result<Result<VerifiedChain, BrokenLink>, StoreError> {
+        audit::verify(&self.pool, org).await
     }
 
     /// Records when tokens were last used. A time earlier than the one stored is ignored;
@@ -533,7 +546,8 @@ impl Store {
     }
 }
 
-/// Writes a commit's changes, audit events and outbox items inside `tx`.
+/// Writes a commit's changes and outbox items inside `tx` (its audit events are appended to
+/// the chain after every commit of the transaction).
 async fn write_commit(
     tx: &mut Transaction<'static, Any>,
     org: &OrgId,
@@ -542,14 +556,11 @@ async fn write_commit(
     for change in commit.changes {
         entity::apply(tx, org, change).await?;
     }
-    for event in commit.audit {
-        if event.org_id != *org {
-            return Err(StoreError::Inconsistent(format!(
-                "a commit of `{org}` carries an audit event of `{}`",
-                event.org_id
-            )));
-        }
-        audit::insert(tx, event).await?;
+    if let Some(event) = commit.audit.iter().find(|e| e.org_id != *org) {
+        return Err(StoreError::Inconsistent(format!(
+            "a commit of `{org}` carries an audit event of `{}`",
+            event.org_id
+        )));
     }
     for item in commit.outbox {
         if item.org_id != *org {
@@ -696,7 +707,8 @@ mod tests {
         send(store.org_revisions());
         send(store.org_of_token("x"));
         send(store.record_audit(audit));
-        send(store.list_audit(org, 1, None));
+        send(store.list_audit(org, &AuditFilter::default(), 1, None));
+        send(store.verify_audit(org));
         send(store.touch_tokens(&[]));
         send(store.token_last_used(org));
         send(store.close());

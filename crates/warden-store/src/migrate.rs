@@ -33,6 +33,11 @@ pub(crate) const MIGRATIONS: Embedded = &[
         "org changes",
         include_str!("../migrations/0003_org_changes.sql"),
     ),
+    (
+        4,
+        "audit chain",
+        include_str!("../migrations/0004_audit_chain.sql"),
+    ),
     (5, "people", include_str!("../migrations/0005_people.sql")),
 ];
 
@@ -78,10 +83,13 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Brings the schema up to date.
+/// Brings the schema up to date, then the data the SQL cannot: audit events written before
+/// version 4 (or by a server of an older version still running beside this one) are
+/// appended to their organization's hash chain, which SHA-256 in Rust computes.
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
     adopt_single_file(pool, backend).await?;
     Migrator::new(Source(MIGRATIONS)).await?.run(pool).await?;
+    crate::audit::chain_unchained(pool).await?;
     Ok(())
 }
 

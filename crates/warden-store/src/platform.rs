@@ -100,7 +100,7 @@ pub(crate) async fn create(
         .bind(token.expires_at.map(|t| t.0))
         .run(&mut *tx)
         .await?;
-    crate::audit::insert(&mut tx, event).await?;
+    crate::audit::append(&mut tx, &event.org_id, &[event]).await?;
     tx.commit().await?;
     Ok(true)
 }

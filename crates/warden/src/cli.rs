@@ -120,7 +120,8 @@ pub enum Command {
     Check(CheckArgs),
     /// List the principals that may perform an action.
     WhoCan(WhoCanArgs),
-    /// Show the audit log, newest first.
+    /// Show the audit log, newest first (filtered, a page at a time), or verify its hash
+    /// chain (`warden audit verify`).
     Audit(AuditArgs),
     /// Print the server's OpenAPI document (JSON).
     Openapi,

@@ -257,6 +257,12 @@ fn endpoints(
             "iam.audit_events.list",
         ),
         (
+            Method::GET,
+            "/v1/audit-events/verify".into(),
+            None,
+            "iam.audit_events.list",
+        ),
+        (
             Method::POST,
             "/v1/invitations".into(),
             Some(json!({"email": "invited@example.com"})),

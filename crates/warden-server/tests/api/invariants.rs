@@ -171,7 +171,11 @@ async fn an_admin_cannot_plant_a_grant_that_outlives_their_demotion() {
             "self_privilege_change",
         );
         // Every refusal above is in the audit log, with its code.
-        let events = admin.audit_events(Some(100), None).await.unwrap().items;
+        let events = admin
+            .audit_events(&warden_client::model::AuditQuery::newest(100))
+            .await
+            .unwrap()
+            .items;
         let refused: Vec<&str> = events
             .iter()
             .filter_map(|e| e.error_code.as_deref())

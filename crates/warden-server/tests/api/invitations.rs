@@ -334,7 +334,11 @@ async fn inviting_needs_the_invite_action_and_refusals_are_audited() {
             410,
             "invitation_revoked",
         );
-        let events = s.admin_client.audit_events(Some(20), None).await.unwrap();
+        let events = s
+            .admin_client
+            .audit_events(&warden_client::model::AuditQuery::newest(20))
+            .await
+            .unwrap();
         assert!(
             events
                 .items

@@ -103,7 +103,10 @@ async fn an_operator_creates_an_organization_whose_admin_acts_at_once() {
         let globex = listed.items.iter().find(|o| o.name == "Globex").unwrap();
         assert_eq!(globex.default_admin_email, "hank@globex.test");
         // Audited in the organization, as the operator.
-        let events = admin.audit_events(Some(50), None).await.unwrap();
+        let events = admin
+            .audit_events(&warden_client::model::AuditQuery::newest(50))
+            .await
+            .unwrap();
         assert!(
             events
                 .items

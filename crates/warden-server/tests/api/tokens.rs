@@ -63,7 +63,11 @@ async fn token_details_stay_out_of_the_audit_log() {
         .await
         .unwrap();
     assert!(created.secret.starts_with(&created.token.display_prefix));
-    let events = s.admin_client.audit_events(Some(1000), None).await.unwrap();
+    let events = s
+        .admin_client
+        .audit_events(&warden_client::model::AuditQuery::newest(1000))
+        .await
+        .unwrap();
     let text = serde_json::to_string(&events).unwrap();
     assert!(text.contains("laptop"), "the token's creation is audited");
     assert!(
@@ -239,7 +243,11 @@ async fn iam_admins_list_and_revoke_other_users_tokens() {
         .unwrap()
         .items
         .is_empty());
-    let events = s.admin_client.audit_events(Some(10), None).await.unwrap();
+    let events = s
+        .admin_client
+        .audit_events(&warden_client::model::AuditQuery::newest(10))
+        .await
+        .unwrap();
     assert!(events
         .items
         .iter()

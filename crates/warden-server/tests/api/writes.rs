@@ -33,7 +33,7 @@ async fn concurrent_writes_share_transactions_and_each_get_a_revision() {
     assert_eq!(s.revision(), before + n);
     let events = s
         .admin_client
-        .audit_events(Some(1000), None)
+        .audit_events(&warden_client::model::AuditQuery::newest(1000))
         .await
         .unwrap()
         .items;
@@ -117,7 +117,7 @@ async fn a_refused_write_in_a_batch_leaves_its_neighbours_alone_and_is_audited()
     // Each refusal is audited under the request that was refused.
     let events = s
         .admin_client
-        .audit_events(Some(1000), None)
+        .audit_events(&warden_client::model::AuditQuery::newest(1000))
         .await
         .unwrap()
         .items;
@@ -148,7 +148,11 @@ async fn a_write_that_changes_nothing_keeps_the_revision_and_is_not_audited() {
             .await
             .unwrap();
         let deactivated = s.admin_client.deactivate_user(bob.as_str()).await.unwrap();
-        let events_before = s.admin_client.audit_events(Some(100), None).await.unwrap();
+        let events_before = s
+            .admin_client
+            .audit_events(&warden_client::model::AuditQuery::newest(100))
+            .await
+            .unwrap();
         let again = s
             .admin_client
             .add_group_member("team", "bob@acme.test")
@@ -171,7 +175,11 @@ async fn a_write_that_changes_nothing_keeps_the_revision_and_is_not_audited() {
                 .revision(),
             deactivated.revision
         );
-        let events_after = s.admin_client.audit_events(Some(100), None).await.unwrap();
+        let events_after = s
+            .admin_client
+            .audit_events(&warden_client::model::AuditQuery::newest(100))
+            .await
+            .unwrap();
         assert_eq!(
             events_after.items.len(),
             events_before.items.len(),

@@ -6,7 +6,7 @@ use warden_core::command::{
 use warden_core::*;
 use warden_store::{Store, StoreError};
 
-use crate::common::{hash, on_both_backends, Db, Org, T0};
+use crate::common::{hash, on_both_backends, AuditOf, Db, Org, T0};
 
 on_both_backends!(
     a_batch_is_one_revision_with_one_audit_event_per_command,
@@ -43,7 +43,7 @@ async fn a_batch_is_one_revision_with_one_audit_event_per_command(db: Db) {
     let store = &db.store;
     let mut org = Org::create(store, "a1b2c3", 0).await;
     let before = org.revision();
-    let audit_before = store.list_audit(org.id(), 100, None).await.unwrap();
+    let audit_before = store.events(org.id(), 100).await.unwrap();
     let batch = org
         .execute_all(
             &Actor::System,
@@ -66,7 +66,7 @@ async fn a_batch_is_one_revision_with_one_audit_event_per_command(db: Db) {
     org.accept(&batch);
 
     // Three audit events, one per command, in order, each with its own changes.
-    let audit = store.list_audit(org.id(), 100, None).await.unwrap();
+    let audit = store.events(org.id(), 100).await.unwrap();
     assert_eq!(audit.len(), audit_before.len() + 3);
     assert_eq!(audit[3..], audit_before[..]);
     let mut newest = audit[..3].to_vec();
@@ -117,7 +117,7 @@ async fn everything_of(store: &Store, org: &OrgId) -> impl PartialEq + std::fmt:
     (
         store.load_org(org).await.unwrap(),
         store.org_revision(org).await.unwrap(),
-        store.list_audit(org, 1_000, None).await.unwrap(),
+        store.events(org, 1_000).await.unwrap(),
         store.outbox_of(org).await.unwrap(),
         store.outbox_backlog().await.unwrap(),
         store.org_of_token(&hash(7)).await.unwrap(),

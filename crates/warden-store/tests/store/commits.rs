@@ -10,7 +10,7 @@ use warden_core::command::{
 use warden_core::*;
 use warden_store::{Commit, Store, StoreError};
 
-use crate::common::{hash, on_both_backends, Db, Org, Prepared};
+use crate::common::{hash, on_both_backends, AuditOf, Db, Org, Prepared};
 
 on_both_backends!(
     a_commit_at_a_stale_revision_writes_nothing,
@@ -52,7 +52,7 @@ async fn a_commit_at_a_stale_revision_writes_nothing(db: Db) {
     );
     org.accept(&first);
     org.assert_stored(store).await;
-    let audit = store.list_audit(org.id(), 10, None).await.unwrap();
+    let audit = store.events(org.id(), 10).await.unwrap();
     assert_eq!(audit.len(), 2);
     assert!(audit
         .iter()
@@ -86,7 +86,7 @@ async fn a_commit_at_a_stale_revision_writes_nothing(db: Db) {
         "{err:?}"
     );
     org.assert_stored(store).await;
-    assert_eq!(store.list_audit(org.id(), 10, None).await.unwrap().len(), 2);
+    assert_eq!(store.events(org.id(), 10).await.unwrap().len(), 2);
     assert_eq!(store.org_revision(org.id()).await.unwrap(), Some(2));
 }
 
@@ -157,7 +157,7 @@ async fn a_failing_change_rolls_back_the_whole_commit(db: Db) {
         vec![(org.id().clone(), before.revision)]
     );
     assert!(store
-        .list_audit(org.id(), 100, None)
+        .events(org.id(), 100)
         .await
         .unwrap()
         .iter()
@@ -267,7 +267,7 @@ async fn of_two_concurrent_commits_exactly_one_wins(db: Db) {
     org.accept(&winner);
     org.assert_stored(store).await;
     winner.assert_recorded(store).await;
-    assert_eq!(store.list_audit(org.id(), 10, None).await.unwrap().len(), 2);
+    assert_eq!(store.events(org.id(), 10).await.unwrap().len(), 2);
 }
 
 /// While commits land, every load returns exactly one committed state, never a mix of two.
@@ -330,7 +330,7 @@ async fn reopening_the_store_keeps_everything(db: Db) {
         .touch_tokens(&[(token.clone(), Timestamp(42))])
         .await
         .unwrap();
-    let audit = db.store.list_audit(org.id(), 100, None).await.unwrap();
+    let audit = db.store.events(org.id(), 100).await.unwrap();
     let outbox = db.store.outbox_of(org.id()).await.unwrap();
     assert_eq!(outbox.len(), 1);
     db.store.close().await;
@@ -343,7 +343,7 @@ async fn reopening_the_store_keeps_everything(db: Db) {
         store.token_last_used(org.id()).await.unwrap(),
         vec![(token, Timestamp(42))]
     );
-    assert_eq!(store.list_audit(org.id(), 100, None).await.unwrap(), audit);
+    assert_eq!(store.events(org.id(), 100).await.unwrap(), audit);
     assert_eq!(store.outbox_of(org.id()).await.unwrap(), outbox);
     org.run(&store, create_group("after-reopen")).await;
     store.close().await;
@@ -403,7 +403,7 @@ async fn a_group_commit_is_one_revision_per_write_in_one_transaction(db: Db) {
     org.accept(&second);
     org.assert_stored(store).await;
     assert_eq!(store.org_revision(org.id()).await.unwrap(), Some(3));
-    let audit = store.list_audit(org.id(), 10, None).await.unwrap();
+    let audit = store.events(org.id(), 10).await.unwrap();
     let revisions: BTreeSet<(u64, String)> = audit
         .iter()
         .map(|e| (e.revision, e.action.clone()))
@@ -460,7 +460,7 @@ async fn a_group_commit_at_a_stale_revision_writes_nothing(db: Db) {
         store.load_org(org.id()).await.unwrap().as_ref(),
         Some(elsewhere.state())
     );
-    let audit = store.list_audit(org.id(), 10, None).await.unwrap();
+    let audit = store.events(org.id(), 10).await.unwrap();
     assert_eq!(audit.len(), 2, "creation and the other server's write only");
     assert!(audit.iter().all(|e| e.id != "evt_refused"));
 }
@@ -495,7 +495,7 @@ async fn a_failing_write_rolls_back_its_whole_group(db: Db) {
         store.load_org(org.id()).await.unwrap().as_ref(),
         Some(&before)
     );
-    assert_eq!(store.list_audit(org.id(), 10, None).await.unwrap().len(), 1);
+    assert_eq!(store.events(org.id(), 10).await.unwrap().len(), 1);
     for item in first.outbox.iter().chain(&second.outbox) {
         assert_eq!(store.outbox_item(&item.id).await.unwrap(), None);
     }
@@ -512,7 +512,7 @@ async fn refusals_alone_move_no_revision(db: Db) {
     assert_eq!(revision, 1);
     assert_eq!(store.org_revision(org.id()).await.unwrap(), Some(1));
     org.assert_stored(store).await;
-    let audit = store.list_audit(org.id(), 10, None).await.unwrap();
+    let audit = store.events(org.id(), 10).await.unwrap();
     assert_eq!(audit.len(), 2);
     assert!(audit.contains(&refused));
 }

@@ -9,7 +9,7 @@ use warden_core::command::{
 };
 use warden_core::testkit::FixedContext;
 use warden_core::*;
-use warden_store::{Backend, Commit, OutboxItem, Store, StoreError};
+use warden_store::{AuditFilter, Backend, Commit, OutboxItem, Store, StoreError};
 
 // ---------------------------------------------------------------------------------------
 // Harness
@@ -80,6 +80,34 @@ where
         pool.close().await;
     })
     .await;
+}
+
+impl Db {
+    /// Runs one SQL statement on the database behind the store's back (a test that tampers
+    /// with rows), on a connection of its own.
+    pub async fn tamper(&self, sql: &str) -> u64 {
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.url)
+            .await
+            .unwrap();
+        let done = sqlx::Executor::execute(&mut conn, sql).await.unwrap();
+        sqlx::Connection::close(conn).await.unwrap();
+        done.rows_affected()
+    }
+}
+
+/// The newest events of an organization, without filter or chain positions.
+pub trait AuditOf {
+    async fn events(&self, org: &OrgId, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+impl AuditOf for Store {
+    async fn events(&self, org: &OrgId, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        let page = self
+            .list_audit(org, &AuditFilter::default(), limit, None)
+            .await?;
+        Ok(page.events.into_iter().map(|e| e.event).collect())
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -212,7 +240,7 @@ impl Prepared {
     /// given.
     pub async fn assert_recorded(&self, store: &Store) {
         let limit = u32::try_from(self.audit.len()).unwrap();
-        let mut newest = store.list_audit(self.org_id(), limit, None).await.unwrap();
+        let mut newest = store.events(self.org_id(), limit).await.unwrap();
         newest.reverse();
         assert_eq!(newest, self.audit);
         for item in &self.outbox {

@@ -5,7 +5,7 @@ use warden_core::testkit::{as_created, generate_org, FixedContext, Workload};
 use warden_core::*;
 use warden_store::StoreError;
 
-use crate::common::{catalog, hash, on_both_backends, Db, Org, Prepared, T0};
+use crate::common::{catalog, hash, on_both_backends, AuditOf, Db, Org, Prepared, T0};
 
 on_both_backends!(
     a_new_organization_loads_exactly_as_created,
@@ -34,7 +34,7 @@ async fn a_new_organization_loads_exactly_as_created(db: Db) {
         None
     );
     assert_eq!(store.load_all().await.unwrap(), vec![org.state().clone()]);
-    let audit = store.list_audit(org.id(), 10, None).await.unwrap();
+    let audit = store.events(org.id(), 10).await.unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].action, "iam.organizations.create");
     assert_eq!(audit[0].revision, 1);
@@ -62,7 +62,7 @@ async fn an_organization_id_is_taken_once(db: Db) {
         "{err:?}"
     );
     org.assert_stored(store).await;
-    assert_eq!(store.list_audit(org.id(), 10, None).await.unwrap().len(), 1);
+    assert_eq!(store.events(org.id(), 10).await.unwrap().len(), 1);
 }
 
 async fn load_all_returns_every_organization_by_id(db: Db) {

@@ -728,7 +728,7 @@ fn audit(j: &Journey) {
         .iter()
         .any(|e| e["outcome"] == "denied" && e["error_code"] == "self_privilege_change"));
     let audit = cli(&["audit", "--limit", "3"]).ok().stdout;
-    assert!(audit.starts_with("TIME"), "{audit}");
+    assert!(audit.starts_with("SEQ"), "{audit}");
     assert_eq!(audit.lines().count(), 4, "{audit}");
     cli(&["audit", "--limit", "0"]).fails_with("422 invalid_field");
     let openapi = cli(&["openapi"]).ok().json();

@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod audit;
 mod client;
 mod common;
 mod durability;

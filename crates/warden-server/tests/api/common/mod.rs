@@ -51,7 +51,9 @@ where
     test(Server::start_with(settings()).await).await;
     warden_testing::with_postgres(move |url: String| async move {
         let store = warden_store::Store::connect(&url).await.unwrap();
-        test(Server::start_on(store, None, settings()).await).await;
+        let mut server = Server::start_on(store, None, settings()).await;
+        server.db_url = Some(url);
+        test(server).await;
     })
     .await;
 }

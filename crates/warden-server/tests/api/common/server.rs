@@ -25,6 +25,9 @@ pub struct Server {
     pub admin_token: String,
     /// A client acting as the admin.
     pub admin_client: Client,
+    /// The database's URL, for tests that reach behind the server (set by `start` and by
+    /// `on_both_backends`).
+    pub db_url: Option<String>,
     http: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
     _dir: Option<tempfile::TempDir>,
@@ -53,7 +56,10 @@ impl Server {
     pub async fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_data_dir(dir.path()).await.unwrap();
-        Server::start_on(store, Some(dir), settings()).await
+        let url = format!("sqlite://{}", dir.path().join("warden.db").display());
+        let mut server = Server::start_on(store, Some(dir), settings()).await;
+        server.db_url = Some(url);
+        server
     }
 
     /// A server on a fresh SQLite data directory, with `settings`.
@@ -124,10 +130,27 @@ impl Server {
             org,
             admin,
             admin_token,
+            db_url: None,
             http: reqwest::Client::new(),
             task,
             _dir: dir,
         }
+    }
+
+    /// Runs one SQL statement on the server's database behind its back (a test that tampers
+    /// with rows); returns how many rows it touched.
+    pub async fn tamper(&self, sql: &str) -> u64 {
+        let url = self
+            .db_url
+            .as_deref()
+            .expect("a server started with its database URL");
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+            .await
+            .unwrap();
+        let done = sqlx::Executor::execute(&mut conn, sql).await.unwrap();
+        sqlx::Connection::close(conn).await.unwrap();
+        done.rows_affected()
     }
 
     /// A client acting with `token`.
