@@ -6,4 +6,7 @@ pub mod http;
 pub mod service;
 
 pub use crate::http::{app, openapi, serve, serve_app, ClientAddr, Limits};
-pub use crate::service::{AuthFailureLimit, Caller, Mailer, Service, ServiceError, Settings};
+pub use crate::service::{
+    AuthFailureLimit, Caller, MailError, MailFrom, Mailer, Password, Service, ServiceError,
+    Settings, SmtpLogin, SmtpMailer, SmtpSecurity, SmtpSettings,
+};

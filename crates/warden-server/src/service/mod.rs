@@ -21,6 +21,7 @@ mod metrics;
 pub mod outbox;
 mod platform;
 pub mod sessions;
+pub mod smtp;
 mod sync;
 mod throttle;
 mod write;
@@ -51,9 +52,10 @@ impl Service {
     }
 }
 pub use self::invitations::LinkKey;
-pub use self::outbox::Mailer;
+pub use self::outbox::{MailError, MailFrom, Mailer};
 pub use self::platform::{AddedUser, OperatorCaller, RemovedUser, PLATFORM_AUDIT};
 pub use self::sessions::{SessionCaller, SessionLimits, SignInLimit, SESSION_COOKIE};
+pub use self::smtp::{Password, SmtpLogin, SmtpMailer, SmtpSecurity, SmtpSettings};
 
 struct OrgEntry {
     compiled: ArcSwap<CompiledOrg>,
@@ -90,6 +92,8 @@ pub struct Settings {
     pub sync_interval: Duration,
     /// Where emails go; `None` leaves them waiting in the outbox.
     pub mailer: Option<Mailer>,
+    /// Who emails are from (default `Warden <warden@localhost>`).
+    pub mail_from: MailFrom,
     /// How often the outbox worker looks for due items (it also wakes after each commit).
     pub outbox_interval: Duration,
     /// Failed authentications allowed per client address (`None`: unlimited).
@@ -113,6 +117,7 @@ impl Default for Settings {
             revision_wait: Duration::from_secs(2),
             sync_interval: Duration::from_secs(2),
             mailer: None,
+            mail_from: MailFrom::default(),
             outbox_interval: Duration::from_secs(5),
             auth_failure_limit: Some(AuthFailureLimit::default()),
             public_url: "http://127.0.0.1:8080".to_string(),

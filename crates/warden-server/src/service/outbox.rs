@@ -1,16 +1,23 @@
 //! Carrying out the side effects commits asked for ([`Effect`]s in the outbox).
 //!
 //! A worker claims due items, delivers each, and marks it delivered; a failure is retried
-//! with a back-off. Delivery is idempotent by the item's id: an email is written to the mail
-//! directory as `<id>.eml` (a retry after a crash rewrites the same file), and carries the
-//! id in its Message-ID, so a mail system can drop a duplicate.
+//! with a back-off. Delivery is at least once, made idempotent by the item's id: without SMTP
+//! an email is written to the mail directory as `<id>.eml` (a retry after a crash rewrites the
+//! same file); over SMTP (`smtp.rs`) a crash after the relay accepted a message but before it
+//! was marked delivered sends it again, byte for byte the same, with the same Message-ID
+//! (`<id@warden>`), by which mail systems drop a duplicate.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
+use lettre::message::Mailbox;
+use lettre::Address;
 use warden_core::{Effect, Timestamp};
 use warden_store::OutboxItem;
 
 use super::context::{now, random_base32};
+use super::smtp::{SmtpMailer, SEND_TIMEOUT};
 use super::{Service, ServiceError};
 
 /// How long a claim lasts before another worker may take the item over.
@@ -26,6 +33,77 @@ pub enum Mailer {
     /// Each message is written as an RFC 5322 `.eml` file into this directory (no SMTP
     /// server configured).
     Directory(PathBuf),
+    /// Each message is sent through an SMTP relay.
+    Smtp(SmtpMailer),
+}
+
+/// Why an email could not be sent, or a mailer not set up.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("cannot write the email: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("invalid sender `{0}`: expected `Name <address>` or `address`")]
+    Sender(String),
+    #[error("invalid recipient {0}")]
+    Recipient(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot read the CA file {path}: {reason}")]
+    CaFile { path: PathBuf, reason: String },
+    #[error("SMTP: {0}")]
+    Smtp(String),
+}
+
+/// Who Warden's emails are from: the `From:` header, and over SMTP the envelope's sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFrom(Mailbox);
+
+impl MailFrom {
+    pub fn address(&self) -> &Address {
+        &self.0.email
+    }
+
+    /// The `From:` header's value: a display name that is not ASCII is encoded (RFC 2047).
+    fn header(&self) -> String {
+        match self.0.name.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() && !name.is_ascii() => {
+                format!("=?UTF-8?B?{}?= <{}>", base64(name.as_bytes()), self.0.email)
+            }
+            _ => self.0.to_string(),
+        }
+    }
+}
+
+/// `Warden <warden@localhost>`, what the `.eml` files say without a configured sender.
+impl Default for MailFrom {
+    fn default() -> MailFrom {
+        // A constant address known to be valid: nothing to check.
+        MailFrom(Mailbox::new(
+            Some("Warden".into()),
+            Address::new_dangerous("warden", "localhost"),
+        ))
+    }
+}
+
+impl FromStr for MailFrom {
+    type Err = MailError;
+
+    /// `Name <address>`, `"Name" <address>` or `address`.
+    fn from_str(text: &str) -> Result<MailFrom, MailError> {
+        let invalid = || MailError::Sender(text.chars().take(200).collect());
+        if text.chars().any(char::is_control) {
+            return Err(invalid());
+        }
+        Mailbox::from_str(text.trim())
+            .map(MailFrom)
+            .map_err(|_| invalid())
+    }
+}
+
+impl fmt::Display for MailFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 /// An email as Warden sends it.
@@ -37,8 +115,14 @@ pub struct Email {
 }
 
 impl Email {
-    /// The message in RFC 5322 form, UTF-8 body, the subject encoded when not ASCII.
+    /// The message in RFC 5322 form from `Warden <warden@localhost>` (see [`Email::render_from`]).
     pub fn render(&self, message_id: &str, date: Timestamp) -> String {
+        self.render_from(&MailFrom::default(), message_id, date)
+    }
+
+    /// The message in RFC 5322 form, UTF-8 body, the subject encoded when not ASCII, its
+    /// Message-ID `<message_id@warden>`: the same item renders the same bytes every time.
+    pub fn render_from(&self, from: &MailFrom, message_id: &str, date: Timestamp) -> String {
         let subject = if self.subject.is_ascii() {
             self.subject.clone()
         } else {
@@ -49,10 +133,11 @@ impl Email {
             body.push_str("\r\n");
         }
         format!(
-            "From: Warden <warden@localhost>\r\nTo: <{to}>\r\nSubject: {subject}\r\n\
+            "From: {from}\r\nTo: <{to}>\r\nSubject: {subject}\r\n\
              Date: {date}\r\nMessage-ID: <{message_id}@warden>\r\nMIME-Version: 1.0\r\n\
              Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\
              \r\n{body}",
+            from = from.header(),
             to = self.to,
             date = date.rfc5322(),
         )
@@ -159,9 +244,24 @@ pub fn email_of(effect: &Effect, link: &str) -> Email {
 }
 
 impl Mailer {
-    async fn send(&self, id: &str, email: &Email, date: Timestamp) -> std::io::Result<()> {
+    /// Delivers the email of outbox item `id`; returns where it went, for the log.
+    async fn send(
+        &self,
+        from: &MailFrom,
+        id: &str,
+        email: &Email,
+        date: Timestamp,
+    ) -> Result<String, MailError> {
+        let message = email.render_from(from, id, date);
         match self {
-            Mailer::Directory(dir) => write_eml(dir, id, &email.render(id, date)).await,
+            Mailer::Directory(dir) => {
+                write_eml(dir, id, &message).await?;
+                Ok(format!("{}", dir.join(format!("{id}.eml")).display()))
+            }
+            Mailer::Smtp(smtp) => {
+                let reply = smtp.send(from, &email.to, message.as_bytes()).await?;
+                Ok(format!("{} said: {reply}", smtp.relay()))
+            }
         }
     }
 }
@@ -200,19 +300,36 @@ impl Service {
     }
 
     /// Delivers the due outbox items once; returns how many were delivered.
+    ///
+    /// Items are claimed for [`LEASE_MS`] and sent one after the other; an item is sent only
+    /// while its claim has a whole [`SEND_TIMEOUT`] left, so a worker never sends an item
+    /// another worker may have taken over. What is left waits for its claim to run out.
     pub async fn deliver_outbox(&self) -> Result<usize, ServiceError> {
         let Some(mailer) = &self.settings.mailer else {
             return Ok(0);
         };
+        let claimed_at = now();
         let items = self
             .store
-            .claim_outbox(&self.worker_id, now(), LEASE_MS, BATCH)
+            .claim_outbox(&self.worker_id, claimed_at, LEASE_MS, BATCH)
             .await?;
+        let send_ms = i64::try_from(SEND_TIMEOUT.as_millis()).unwrap_or(i64::MAX);
+        let last_start = claimed_at
+            .0
+            .saturating_add(LEASE_MS)
+            .saturating_sub(send_ms);
         let mut delivered = 0;
-        for item in items {
+        for (sent, item) in items.iter().enumerate() {
+            if now().0 > last_start {
+                tracing::info!(
+                    left = items.len() - sent,
+                    "the outbox claim is running out; the rest waits for the next round"
+                );
+                break;
+            }
             // One item's trouble (the store refusing its mark, say) does not stop the others;
             // an unmarked item is claimed again when its lease runs out.
-            match self.deliver(mailer, &item).await {
+            match self.deliver(mailer, item).await {
                 Ok(true) => delivered += 1,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(effect = %item.id, error = %e, "outbox item not settled"),
@@ -239,9 +356,10 @@ impl Service {
             }
         };
         let email = email_of(&item.effect, &link);
-        match mailer.send(&item.id, &email, item.created_at).await {
-            Ok(()) => {
-                tracing::info!(effect = %item.id, to = %email.to, "email delivered");
+        let from = &self.settings.mail_from;
+        match mailer.send(from, &item.id, &email, item.created_at).await {
+            Ok(to) => {
+                tracing::info!(effect = %item.id, to = %email.to, via = %to, "email delivered");
                 Ok(self
                     .store
                     .outbox_delivered(&item.id, &self.worker_id, now())
@@ -252,7 +370,12 @@ impl Service {
                 let backoff = 1_000i64
                     .saturating_mul(1i64 << attempts.min(12))
                     .min(MAX_BACKOFF_MS);
-                tracing::warn!(effect = %item.id, error = %e, "email delivery failed; will retry");
+                tracing::warn!(
+                    effect = %item.id,
+                    error = %e,
+                    retry_in_s = backoff / 1_000,
+                    "email delivery failed; will retry"
+                );
                 let _still_ours = self
                     .store
                     .outbox_failed(
@@ -301,5 +424,38 @@ mod tests {
         assert!(text.contains("Message-ID: <eff_1@warden>\r\n"));
         assert!(text.ends_with("\r\n\r\nline one\r\nline two\r\n"));
         assert!(!text.replace("\r\n", "").contains('\n'));
+    }
+
+    #[test]
+    fn a_sender_is_a_mailbox_and_its_header_is_ascii() {
+        let plain: MailFrom = "warden@example.com".parse().unwrap();
+        assert_eq!(plain.header(), "warden@example.com");
+        let named: MailFrom = " Acme IAM <iam@acme.example> ".parse().unwrap();
+        assert_eq!(named.header(), "Acme IAM <iam@acme.example>");
+        assert_eq!(named.address().to_string(), "iam@acme.example");
+        let quoted: MailFrom = "\"Acme, Inc.\" <iam@acme.example>".parse().unwrap();
+        assert_eq!(quoted.header(), "\"Acme, Inc.\" <iam@acme.example>");
+        let accented: MailFrom = "Café <cafe@example.com>".parse().unwrap();
+        assert_eq!(accented.header(), "=?UTF-8?B?Q2Fmw6k=?= <cafe@example.com>");
+        for bad in [
+            "",
+            "warden",
+            "Warden <warden>",
+            "Warden <w@example.com>\r\nBcc: x@example.com",
+            "a@b.example, c@d.example",
+        ] {
+            assert!(bad.parse::<MailFrom>().is_err(), "{bad:?} was accepted");
+        }
+        let email = Email {
+            to: "ada@example.com".into(),
+            subject: "Hi".into(),
+            body: "x".into(),
+        };
+        let text = email.render_from(&named, "eff_2", Timestamp(0));
+        assert!(text.starts_with("From: Acme IAM <iam@acme.example>\r\nTo: <ada@example.com>\r\n"));
+        // The default sender is what `.eml` files always said.
+        assert!(email
+            .render("eff_2", Timestamp(0))
+            .starts_with("From: Warden <warden@localhost>\r\n"));
     }
 }

@@ -9,6 +9,7 @@ pub mod clusters;
 pub mod groups;
 pub mod invitations;
 pub mod login;
+pub mod mail;
 pub mod namespaces;
 pub mod operator;
 pub mod organization;

@@ -10,6 +10,7 @@ use warden_server::service::LinkKey;
 use warden_server::{AuthFailureLimit, Limits, Mailer, Service, ServiceError, Settings};
 use warden_store::Store;
 
+use crate::cmd::mail::{self, MailArgs, MailSetup};
 use crate::output::{out, CliError};
 
 const DATA_DIR_ENV: &str = "WARDEN_DATA_DIR";
@@ -32,12 +33,14 @@ pub struct ServeArgs {
     pub listen: String,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Directory the server writes the emails it sends into (e.g. "a personal access token
-    /// was created for your account"), one RFC 5322 `.eml` file per message; created if
-    /// missing. [env: WARDEN_MAIL_DIR] [default: <data dir>/outbox, <data dir> being
-    /// --data-dir, WARDEN_DATA_DIR or ./data, also when the database is a URL]
+    /// Without --smtp-host: directory the server writes the emails it sends into (e.g. "a
+    /// personal access token was created for your account"), one RFC 5322 `.eml` file per
+    /// message; created if missing. [env: WARDEN_MAIL_DIR] [default: <data dir>/outbox,
+    /// <data dir> being --data-dir, WARDEN_DATA_DIR or ./data, also when the database is a URL]
     #[arg(long, value_name = "DIR")]
     pub mail_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub mail: MailArgs,
     /// Failed authentications allowed per client address per minute (also the burst); past
     /// it the address gets 429 with `Retry-After`. 0 turns the limit off.
     #[arg(
@@ -278,7 +281,8 @@ pub fn service_error(e: &ServiceError) -> CliError {
 /// `warden serve`.
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     init_logging_as("info", args.log_format);
-    let mail_dir = mail_dir(&args, |name| std::env::var(name).ok());
+    let env = |name: &str| std::env::var(name).ok();
+    let mail = mail::resolve(&args.mail, mail_dir(&args, env), env)?;
     let listen = &args.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -286,7 +290,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let addr = listener
         .local_addr()
         .map_err(|e| CliError::message(format!("cannot listen on {listen}: {e}")))?;
-    let key_file = link_key_file(&args, |name| std::env::var(name).ok());
+    let key_file = link_key_file(&args, env);
     let settings = || -> Result<Settings, CliError> {
         let link_key = LinkKey::load_or_create(&key_file).map_err(|e| {
             CliError::message(format!(
@@ -295,7 +299,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             ))
         })?;
         Ok(Settings {
-            mailer: Some(Mailer::Directory(mail_dir.clone())),
+            mailer: Some(mail.mailer.clone()),
+            mail_from: mail.from.clone(),
             auth_failure_limit: (args.max_failed_auth_per_minute > 0).then(|| AuthFailureLimit {
                 burst: args.max_failed_auth_per_minute,
                 per_second: f64::from(args.max_failed_auth_per_minute) / 60.0,
@@ -310,7 +315,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         })
     };
     let service = open_service_as(&args.store, settings, true).await?;
-    let served = serve_on(&service, listener, addr, &mail_dir).await;
+    let served = serve_on(&service, listener, addr, &mail).await;
     if let Err(e) = service.flush_token_usage().await {
         tracing::warn!(error = %e, "token usage flush failed");
     }
@@ -323,16 +328,17 @@ async fn serve_on(
     service: &Arc<Service>,
     listener: tokio::net::TcpListener,
     addr: std::net::SocketAddr,
-    mail_dir: &Path,
+    mail: &MailSetup,
 ) -> Result<(), CliError> {
-    create_mail_dir(mail_dir)?;
+    if let Mailer::Directory(dir) = &mail.mailer {
+        create_mail_dir(dir)?;
+    }
     tracing::info!(
         %addr,
         organizations_loaded = service.org_ids().len(),
-        mail_dir = %mail_dir.display(),
         "warden started"
     );
-    tracing::info!("emails are written as .eml files to {}", mail_dir.display());
+    tracing::info!("{}", mail.describe());
     out(&format!("warden listening on http://{addr}\n"));
     let stop = async {
         tokio::select! {
@@ -386,6 +392,7 @@ mod tests {
             listen: "127.0.0.1:0".into(),
             store: args(dir, url),
             mail_dir: mail.map(PathBuf::from),
+            mail: MailArgs::default(),
             max_failed_auth_per_minute: 600,
             public_url: None,
             invitation_ttl: std::time::Duration::from_secs(7 * 86_400),

@@ -36,6 +36,14 @@ pub fn warden() -> Command {
         "WARDEN_INVITATION_TTL",
         "WARDEN_LINK_KEY_FILE",
         "WARDEN_MAX_FAILED_AUTH_PER_MINUTE",
+        "WARDEN_SMTP_HOST",
+        "WARDEN_SMTP_PORT",
+        "WARDEN_SMTP_SECURITY",
+        "WARDEN_SMTP_USERNAME",
+        "WARDEN_SMTP_PASSWORD",
+        "WARDEN_SMTP_PASSWORD_FILE",
+        "WARDEN_SMTP_CA_FILE",
+        "WARDEN_MAIL_FROM",
         "RUST_LOG",
     ] {
         command.env_remove(name);

@@ -27,3 +27,24 @@ fn serve_help_documents_the_mail_directory() {
         assert!(run.stdout.contains(text), "{text}: {}", run.stdout);
     }
 }
+
+#[test]
+fn serve_help_documents_smtp_and_never_shows_the_password() {
+    let mut command = warden();
+    command.env("WARDEN_SMTP_PASSWORD", "hunter2-smtp");
+    let run = Run::of(command, &["serve", "--help"]).ok();
+    for text in [
+        "--smtp-host",
+        "WARDEN_SMTP_HOST",
+        "--smtp-security",
+        "starttls",
+        "--smtp-password-file",
+        "WARDEN_SMTP_PASSWORD",
+        "--smtp-ca-file",
+        "--mail-from",
+    ] {
+        assert!(run.stdout.contains(text), "{text}: {}", run.stdout);
+    }
+    assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
+    assert!(!run.stdout.contains("--smtp-password "), "{}", run.stdout);
+}

@@ -16,6 +16,7 @@ mod common;
 mod durability;
 mod end_to_end;
 mod help;
+mod mail;
 mod organization;
 mod quickstart;
 mod serve;

@@ -54,19 +54,17 @@ pub fn settings() -> Settings {
 impl Server {
     /// A server on a fresh SQLite data directory.
     pub async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_data_dir(dir.path()).await.unwrap();
-        let url = format!("sqlite://{}", dir.path().join("warden.db").display());
-        let mut server = Server::start_on(store, Some(dir), settings()).await;
-        server.db_url = Some(url);
-        server
+        Server::start_with(settings()).await
     }
 
     /// A server on a fresh SQLite data directory, with `settings`.
     pub async fn start_with(settings: Settings) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_data_dir(dir.path()).await.unwrap();
-        Server::start_on(store, Some(dir), settings).await
+        let url = format!("sqlite://{}", dir.path().join("warden.db").display());
+        let mut server = Server::start_on(store, Some(dir), settings).await;
+        server.db_url = Some(url);
+        server
     }
 
     /// A server on `store`, with a new organization.
