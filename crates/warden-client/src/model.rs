@@ -35,7 +35,8 @@ pub use crate::platform::{
     OrganizationInput, PlatformOrganization, PlatformUserInput, RemovedUser,
 };
 pub use crate::policies::{
-    Policy, PolicyInput, Principal, PrincipalInput, PrincipalKind, Rule, RuleInput,
+    CatalogDifference, Policy, PolicyInput, Principal, PrincipalInput, PrincipalKind, Rule,
+    RuleInput,
 };
 pub use crate::sessions::{
     PasswordChange, PasswordResetCompletion, PasswordResetRequest, SessionInfo, SignIn,

@@ -77,12 +77,35 @@ pub struct Policy {
     pub id: String,
     pub name: String,
     pub description: String,
-    /// Set on the five default policies: the legacy group whose roles they fix.
+    /// Set on the five default policies: the legacy group they give roles to.
     pub default_for_group: Option<String>,
     pub rules: Vec<Rule>,
+    /// Default policies only: how the roles they give their group differ from the catalog's
+    /// (`warden policies reset` restores the catalog's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_difference: Option<CatalogDifference>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// How the roles a default policy gives its legacy group differ from the catalog's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CatalogDifference {
+    /// The catalog's roles for the group.
+    pub catalog_roles: Vec<String>,
+    /// Roles the policy gives the group beyond the catalog's.
+    pub roles_added: Vec<String>,
+    /// Catalog roles the policy no longer gives the group.
+    pub roles_removed: Vec<String>,
+}
+
+impl CatalogDifference {
+    /// Whether the policy gives its group exactly the catalog's roles.
+    pub fn is_unchanged(&self) -> bool {
+        self.roles_added.is_empty() && self.roles_removed.is_empty()
+    }
 }
 
 /// The body of a policy create or replace.
@@ -144,5 +167,57 @@ impl Client {
     pub async fn delete_policy(&self, key: &str) -> Result<Written<Policy>, ClientError> {
         self.call(Method::DELETE, &["v1", "policies", key], &[], None)
             .await
+    }
+
+    /// `POST /v1/policies/{policy}/reset`: gives a default policy's rules the catalog's roles
+    /// again.
+    pub async fn reset_policy(&self, key: &str) -> Result<Written<Policy>, ClientError> {
+        self.call(Method::POST, &["v1", "policies", key, "reset"], &[], None)
+            .await
+    }
+
+    /// `GET /v1/platform/organizations/{org}/policies/{policy}` (an operator).
+    pub async fn platform_policy(&self, org: &str, key: &str) -> Result<Policy, ClientError> {
+        self.get(&["v1", "platform", "organizations", org, "policies", key])
+            .await
+    }
+
+    /// `PUT /v1/platform/organizations/{org}/policies/{policy}` (an operator, who may change
+    /// the default `admin` policy that no admin can).
+    pub async fn platform_replace_policy(
+        &self,
+        org: &str,
+        key: &str,
+        input: &PolicyInput,
+    ) -> Result<Written<Policy>, ClientError> {
+        self.send_json(
+            Method::PUT,
+            &["v1", "platform", "organizations", org, "policies", key],
+            input,
+        )
+        .await
+    }
+
+    /// `POST /v1/platform/organizations/{org}/policies/{policy}/reset` (an operator).
+    pub async fn platform_reset_policy(
+        &self,
+        org: &str,
+        key: &str,
+    ) -> Result<Written<Policy>, ClientError> {
+        self.call(
+            Method::POST,
+            &[
+                "v1",
+                "platform",
+                "organizations",
+                org,
+                "policies",
+                key,
+                "reset",
+            ],
+            &[],
+            None,
+        )
+        .await
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use super::Actor;
-use crate::domain::{OrgState, PolicyId, PrincipalId, Rule, Timestamp};
+use crate::domain::{OrgState, PolicyId, PrincipalId, PrincipalRef, Rule, Timestamp};
 use crate::engine::Snapshot;
 use crate::error::DomainError;
 
@@ -68,16 +68,28 @@ fn instants(before: &Snapshot, after: &Snapshot, now: Timestamp) -> BTreeSet<Tim
 /// One rule naming the caller, as compared: its policy, its roles as a set, its end.
 type OwnRule<'a> = (&'a str, BTreeSet<&'a str>, Option<Timestamp>);
 
-/// What of a principal's own standing a command could change: the rules naming it (by
-/// policy, in any order), its memberships and its status.
+/// What of a principal's own standing a command could change: the rules naming it or one of
+/// its groups (by policy, in any order), its memberships and its status.
 fn own_grants<'a>(
     snapshot: &'a Snapshot,
     principal: &'a PrincipalId,
 ) -> (Vec<OwnRule<'a>>, Vec<&'a str>, Option<&'static str>) {
     let me = principal.as_ref();
     let state = snapshot.state();
-    let mut rules: Vec<OwnRule<'a>> = snapshot
-        .rules_of_principal(&me)
+    // The rules naming the principal, and those naming a group it belongs to: a redundant
+    // role added to the caller's own group (the default `admin` policy, say) is a change to
+    // their own grants too.
+    let mut named = vec![me];
+    if let PrincipalId::User(user) = principal {
+        named.extend(
+            state
+                .groups_of(user)
+                .map(|g| PrincipalRef::Group(g.clone())),
+        );
+    }
+    let mut rules: Vec<OwnRule<'a>> = named
+        .iter()
+        .flat_map(|p| snapshot.rules_of_principal(p))
         .map(|(policy, r): (&PolicyId, &Rule)| {
             (
                 policy.as_str(),

@@ -33,7 +33,7 @@ pub use self::groups::GroupCommand;
 pub use self::invitations::{InvitationCommand, InvitationLink, Offer};
 pub use self::namespaces::NamespaceCommand;
 pub use self::organization::{is_org_id, new_organization, FirstUser, OrganizationCommand};
-pub use self::policies::{PolicyCommand, RuleInput};
+pub use self::policies::{catalog_difference, CatalogDifference, PolicyCommand, RuleInput};
 pub use self::tokens::{TokenCommand, TokenLifetime};
 pub use self::users::UserCommand;
 use crate::catalog::Catalog;

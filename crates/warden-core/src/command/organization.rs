@@ -131,10 +131,7 @@ pub fn new_organization(
         let policy = AccessPolicy {
             id: PolicyId::from(format!("pol_{}", ctx.random_suffix())),
             name: legacy.name.clone(),
-            description: format!(
-                "Default policy of the legacy group `{}` (roles fixed)",
-                legacy.name
-            ),
+            description: format!("Default policy of the legacy group `{}`", legacy.name),
             legacy_group: Some(legacy.name.clone()),
             rules: vec![Rule {
                 principal: PrincipalRef::Group(group.id.clone()),

@@ -1,5 +1,7 @@
 //! Access policies: named lists of rules `principal → roles`. The five default policies (one
-//! per legacy group) cannot be deleted or renamed, and keep their roles and their group.
+//! per legacy group) cannot be deleted or renamed and keep a rule for their group; their roles
+//! may be changed (the seeds' advice for a new platform feature: "add the relevant role") and
+//! reset to the catalog's.
 
 use std::collections::BTreeSet;
 
@@ -38,13 +40,18 @@ pub enum PolicyCommand {
     Delete {
         policy: Key,
     },
+    /// Gives every rule of a default policy the catalog's roles for its legacy group again
+    /// (principals and ends are kept).
+    Reset {
+        policy: Key,
+    },
 }
 
 impl AreaCommand for PolicyCommand {
     fn required_action(&self) -> &'static str {
         match self {
             PolicyCommand::Create { .. } => "iam.policies.create",
-            PolicyCommand::Replace { .. } => "iam.policies.update",
+            PolicyCommand::Replace { .. } | PolicyCommand::Reset { .. } => "iam.policies.update",
             PolicyCommand::Delete { .. } => "iam.policies.delete",
         }
     }
@@ -52,9 +59,9 @@ impl AreaCommand for PolicyCommand {
     fn target(&self) -> Option<&str> {
         match self {
             PolicyCommand::Create { .. } => None,
-            PolicyCommand::Replace { policy, .. } | PolicyCommand::Delete { policy } => {
-                Some(policy.as_str())
-            }
+            PolicyCommand::Replace { policy, .. }
+            | PolicyCommand::Delete { policy }
+            | PolicyCommand::Reset { policy } => Some(policy.as_str()),
         }
     }
 
@@ -103,7 +110,7 @@ impl AreaCommand for PolicyCommand {
                 let description = validate::description("description", &description)?;
                 let rules = resolve_rules(cx.catalog, cx.state, cx.now, rules)?;
                 if let Some(legacy) = &current.legacy_group {
-                    keep_default_policy(cx.catalog, cx.state, &current, legacy, &name, &rules)?;
+                    keep_default_policy(cx.state, &current, legacy, &name, &rules)?;
                 } else if cx
                     .state
                     .policies
@@ -137,13 +144,87 @@ impl AreaCommand for PolicyCommand {
                 cx.delete_policy(&id);
                 Ok(id.to_string())
             }
+            PolicyCommand::Reset { policy } => {
+                let current = resolve::policy(cx.state, policy.as_str())?.clone();
+                let Some(legacy) = &current.legacy_group else {
+                    return Err(DomainError::NotADefaultPolicy(current.name));
+                };
+                let roles = cx
+                    .catalog
+                    .legacy_group(legacy)
+                    .map(|g| g.roles.clone())
+                    .unwrap_or_default();
+                let rules = current
+                    .rules
+                    .iter()
+                    .map(|r| Rule {
+                        roles: roles.clone(),
+                        ..r.clone()
+                    })
+                    .collect();
+                let id = current.id.to_string();
+                let now = cx.now;
+                cx.put_policy(AccessPolicy {
+                    rules,
+                    updated_at: now,
+                    ..current
+                });
+                Ok(id)
+            }
         }
     }
 }
 
-/// A default policy keeps its name, its roles on every rule, and a rule for its group.
-fn keep_default_policy(
+/// How the roles a default policy gives its legacy group differ from the catalog's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CatalogDifference {
+    /// The catalog's roles for the group, in catalog order.
+    pub catalog_roles: Vec<String>,
+    /// Roles the policy gives the group that the catalog does not.
+    pub roles_added: Vec<String>,
+    /// Catalog roles the policy no longer gives the group.
+    pub roles_removed: Vec<String>,
+}
+
+/// For a default policy, how the roles on its group's rule differ from the catalog's; `None`
+/// for other policies.
+pub fn catalog_difference(
     catalog: &Catalog,
+    state: &OrgState,
+    policy: &AccessPolicy,
+) -> Option<CatalogDifference> {
+    let legacy = policy.legacy_group.as_deref()?;
+    let catalog_roles = catalog
+        .legacy_group(legacy)
+        .map(|g| g.roles.clone())
+        .unwrap_or_default();
+    let group = state.group_by_name(legacy).map(|g| g.id.clone());
+    let given: BTreeSet<&String> = policy
+        .rules
+        .iter()
+        .filter(|r| matches!((&r.principal, &group), (PrincipalRef::Group(id), Some(g)) if id == g))
+        .flat_map(|r| r.roles.iter())
+        .collect();
+    let roles_added = given
+        .iter()
+        .filter(|r| !catalog_roles.contains(r))
+        .map(|r| (*r).clone())
+        .collect();
+    let roles_removed = catalog_roles
+        .iter()
+        .filter(|r| !given.contains(r))
+        .cloned()
+        .collect();
+    Some(CatalogDifference {
+        catalog_roles,
+        roles_added,
+        roles_removed,
+    })
+}
+
+/// A default policy keeps its name and a rule for its group that does not end; the roles
+/// are the admin's to change.
+fn keep_default_policy(
     state: &OrgState,
     current: &AccessPolicy,
     legacy: &str,
@@ -153,34 +234,28 @@ fn keep_default_policy(
     if name != current.name {
         return Err(DomainError::DefaultPolicyProtected(current.name.clone()));
     }
-    let fixed: BTreeSet<&String> = catalog
-        .legacy_group(legacy)
-        .map(|g| g.roles.iter().collect())
-        .unwrap_or_default();
-    for rule in rules {
-        let roles: BTreeSet<&String> = rule.roles.iter().collect();
-        if roles != fixed || rule.expires_at.is_some() {
-            return Err(DomainError::DefaultPolicyRolesFixed {
-                policy: current.name.clone(),
-                roles: fixed
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
-    }
     // The policy keeps binding its own group: only other principals come and go.
     let group = state.group_by_name(legacy).map(|g| g.id.clone());
-    let binds_group = rules.iter().any(|r| match (&r.principal, &group) {
+    let binds_group = |r: &Rule| match (&r.principal, &group) {
         (PrincipalRef::Group(id), Some(g)) => id == g,
         _ => false,
-    });
-    if !binds_group {
+    };
+    if !rules.iter().any(binds_group) {
         return Err(DomainError::DefaultPolicyGroupRequired {
             policy: current.name.clone(),
             group: legacy.to_string(),
         });
+    }
+    if let Some(i) = rules
+        .iter()
+        .position(|r| binds_group(r) && r.expires_at.is_some())
+    {
+        return Err(DomainError::invalid(
+            &format!("rules[{i}].expires_at"),
+            format!(
+                "the rule binding the legacy group `{legacy}` to its default policy cannot end"
+            ),
+        ));
     }
     Ok(())
 }

@@ -122,8 +122,8 @@ error_codes! {
     /// A namespace that does not exist, asked about by a caller who may list namespaces
     /// (others are answered as for a namespace they hold no key in).
     UnknownNamespace = ("unknown_namespace", 422, "Unknown namespace"),
-    /// A default policy's rules must keep its roles.
-    DefaultPolicyRolesFixed = ("default_policy_roles_fixed", 422, "Default policy roles are fixed"),
+    /// Only a default policy can be reset to the catalog's roles.
+    NotADefaultPolicy = ("not_a_default_policy", 409, "Not a default policy"),
     /// A default policy must keep the rule naming its legacy group.
     DefaultPolicyGroupRequired = ("default_policy_group_required", 422, "Default policy must keep its group"),
     /// Too many failed authentications from the client's address; `Retry-After` says when

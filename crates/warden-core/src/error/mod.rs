@@ -64,7 +64,7 @@ pub enum DomainError {
     #[error("this change would leave the organization without an active admin")]
     LastAdmin,
     #[error(
-        "administrators may not change their own organization-level privileges; another admin must"
+        "administrators may not change their own organization-level privileges, nor the roles of a group they belong to; another admin must, or for the default `admin` policy a platform operator (`warden policies set-roles admin --org ORG`)"
     )]
     SelfPrivilegeChange,
     #[error("the organization's default admin must stay an active member of `admin`; only a platform operator can change it (`warden org set-default-admin`)")]
@@ -75,8 +75,8 @@ pub enum DomainError {
     LegacyGroupProtected(String),
     #[error("default policy `{0}` cannot be deleted or renamed")]
     DefaultPolicyProtected(String),
-    #[error("the roles of default policy `{policy}` are fixed to [{roles}]; only its principals may change")]
-    DefaultPolicyRolesFixed { policy: String, roles: String },
+    #[error("policy `{0}` is not a default policy: only the five default policies (admin, write, read, metrics, billing_viewer) have catalog roles to reset to")]
+    NotADefaultPolicy(String),
     #[error("default policy `{policy}` must keep a rule for its group `{group}`; only other principals may be added or removed")]
     DefaultPolicyGroupRequired { policy: String, group: String },
     #[error("group `{group}` is named by access policies [{policies}]; remove those rules first")]
@@ -132,7 +132,7 @@ impl ErrorCode for DomainError {
             }
             DomainError::LegacyGroupProtected(_) => Code::LegacyGroupProtected,
             DomainError::DefaultPolicyProtected(_) => Code::DefaultPolicyProtected,
-            DomainError::DefaultPolicyRolesFixed { .. } => Code::DefaultPolicyRolesFixed,
+            DomainError::NotADefaultPolicy(_) => Code::NotADefaultPolicy,
             DomainError::DefaultPolicyGroupRequired { .. } => Code::DefaultPolicyGroupRequired,
             DomainError::GroupInUse { .. } => Code::GroupInUse,
             DomainError::ReservedNamespacePermission(_) => Code::ReservedNamespacePermission,

@@ -139,6 +139,13 @@ fn endpoints(
             None,
             "iam.policies.delete",
         ),
+        // Only default policies reset: the `metrics` one stands for `{policy}`.
+        (
+            Method::POST,
+            "/v1/policies/metrics/reset".into(),
+            None,
+            "iam.policies.update",
+        ),
         (Method::GET, "/v1/roles".into(), None, "iam.roles.list"),
         (
             Method::GET,
@@ -431,6 +438,7 @@ fn templates() -> BTreeSet<(String, String, &'static str)> {
         let path = path.split('?').next().unwrap().to_string();
         let path = path
             .replace("/v1/roles/iam-admin", "/v1/roles/{role}")
+            .replace("/v1/policies/metrics/reset", "/v1/policies/{policy}/reset")
             .replace("{own_token}", "{token}");
         (method.as_str().to_string(), path, action)
     })

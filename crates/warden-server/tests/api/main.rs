@@ -13,6 +13,7 @@ mod authentication;
 mod authorization;
 mod common;
 mod decisions;
+mod default_policies;
 mod input;
 mod invariants;
 mod invitations;

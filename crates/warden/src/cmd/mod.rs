@@ -6,6 +6,7 @@ pub mod audit;
 pub mod authz;
 pub mod catalog;
 pub mod clusters;
+pub mod default_policies;
 pub mod groups;
 pub mod invitations;
 pub mod login;

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use warden_client::model::{Policy, PolicyInput, PrincipalInput, PrincipalKind, Rule, RuleInput};
 use warden_client::Client;
 
-use super::read_input;
+use super::{default_policies, read_input};
 use crate::cli::{split_list, Output};
 use crate::output::{show, show_written, CliError};
 use crate::table::{self, details, Table};
@@ -85,6 +85,32 @@ pub enum PoliciesCommand {
     Delete {
         /// Policy id or name.
         policy: String,
+    },
+    /// Set the roles a default policy gives its legacy group (e.g. add a role for a newer
+    /// platform feature); `policies get` shows how they differ from the catalog's.
+    SetRoles {
+        /// A default policy: admin, write, read, metrics or billing_viewer.
+        policy: String,
+        /// Role ids from `warden roles list`; repeat or separate with commas.
+        #[arg(
+            long = "role",
+            value_name = "ROLE",
+            required = true,
+            value_delimiter = ','
+        )]
+        roles: Vec<String>,
+        /// As a platform operator, in this organization (the only way to change the `admin`
+        /// policy: every admin is in its group).
+        #[arg(long, value_name = "ORG")]
+        org: Option<String>,
+    },
+    /// Give every rule of a default policy the catalog's roles again.
+    Reset {
+        /// A default policy: admin, write, read, metrics or billing_viewer.
+        policy: String,
+        /// As a platform operator, in this organization.
+        #[arg(long, value_name = "ORG")]
+        org: Option<String>,
     },
 }
 
@@ -183,6 +209,14 @@ pub async fn run(client: &Client, o: Output, command: PoliciesCommand) -> Result
             let w = client.delete_policy(&key).await?;
             show_written(o, &w, &format!("Deleted policy `{key}`"), policy)
         }
+        PoliciesCommand::SetRoles {
+            policy: key,
+            roles,
+            org,
+        } => default_policies::set_roles(client, o, &key, roles, org.as_deref()).await,
+        PoliciesCommand::Reset { policy: key, org } => {
+            default_policies::reset(client, o, &key, org.as_deref()).await
+        }
     }
 }
 
@@ -237,7 +271,7 @@ fn principal_kind(kind: &str) -> Result<PrincipalKind, String> {
 }
 
 /// A policy's rules as a replace sends them back.
-fn rule_inputs(policy: &Policy) -> Vec<RuleInput> {
+pub(super) fn rule_inputs(policy: &Policy) -> Vec<RuleInput> {
     policy
         .rules
         .iter()
@@ -253,7 +287,7 @@ fn rule_inputs(policy: &Policy) -> Vec<RuleInput> {
 }
 
 /// `policy` with other rules: its name and description unchanged.
-fn keeping(policy: &Policy, rules: Vec<RuleInput>) -> PolicyInput {
+pub(super) fn keeping(policy: &Policy, rules: Vec<RuleInput>) -> PolicyInput {
     PolicyInput {
         name: policy.name.clone(),
         description: policy.description.clone(),
@@ -405,14 +439,14 @@ fn policy_table(policies: &[Policy]) -> String {
             p.id.clone(),
             p.name.clone(),
             p.rules.len().to_string(),
-            p.default_for_group.clone().unwrap_or_default(),
+            default_policies::default_for(p),
             p.description.clone(),
         ]);
     }
     t.render()
 }
 
-fn policy(p: &Policy) -> String {
+pub(super) fn policy(p: &Policy) -> String {
     let mut text = details(&[
         ("ID", p.id.clone()),
         ("Name", p.name.clone()),
@@ -424,6 +458,7 @@ fn policy(p: &Policy) -> String {
         ("Created", table::time(p.created_at)),
         ("Updated", table::time(p.updated_at)),
     ]);
+    text.push_str(&default_policies::difference_lines(p));
     text.push('\n');
     // Time-bound rules add a column (absent when no rule has an end).
     let bounded = p.rules.iter().any(|r| r.expires_at.is_some());
@@ -499,6 +534,7 @@ mod tests {
             name: "ml".into(),
             description: "ML".into(),
             default_for_group: None,
+            catalog_difference: None,
             rules: vec![
                 warden_client::model::Rule {
                     principal: warden_client::model::Principal {
@@ -627,6 +663,7 @@ mod tests {
             name: "ml".into(),
             description: String::new(),
             default_for_group: None,
+            catalog_difference: None,
             rules: vec![warden_client::model::Rule {
                 principal: warden_client::model::Principal {
                     kind: PrincipalKind::Group,

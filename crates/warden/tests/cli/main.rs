@@ -13,6 +13,7 @@
 mod audit;
 mod client;
 mod common;
+mod default_policies;
 mod durability;
 mod end_to_end;
 mod help;

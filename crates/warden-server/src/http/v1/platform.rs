@@ -61,7 +61,10 @@ fn operator(o: warden_store::Operator) -> m::Operator {
 }
 
 /// The organization a path names (loaded now if the server is still warming up).
-async fn org_of(s: &Service, org: &str) -> Result<(OrgId, std::sync::Arc<CompiledOrg>), ApiError> {
+pub(super) async fn org_of(
+    s: &Service,
+    org: &str,
+) -> Result<(OrgId, std::sync::Arc<CompiledOrg>), ApiError> {
     let id = OrgId::from(org);
     let compiled = match s.compiled(&id) {
         Some(compiled) => Some(compiled),

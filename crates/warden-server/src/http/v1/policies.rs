@@ -1,30 +1,46 @@
-//! `/v1/policies`: access policies.
+//! `/v1/policies`: access policies; and `/v1/platform/organizations/{org}/policies`, where an
+//! operator changes the roles of a default policy no admin may (the `admin` policy, whose
+//! group holds every admin).
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warden_client::model as m;
 use warden_core::command::{Key, PolicyCommand, PrincipalInput, PrincipalKind, RuleInput};
-use warden_core::{resolve, AccessPolicy, Command, OrgState, PolicyId, Timestamp};
+use warden_core::{resolve, AccessPolicy, Catalog, Command, OrgState, PolicyId, Timestamp};
 
+use super::platform::org_of;
 use super::{principal, Answer};
 use crate::http::error::Problems;
 use crate::http::extract::{Json, Path};
 use crate::http::respond::{list, read, written};
 use crate::http::AppState;
-use crate::service::{Caller, Service};
+use crate::service::{Caller, OperatorCaller, Service, Written};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_policies, create_policy))
         .routes(routes!(get_policy, replace_policy, delete_policy))
+        .routes(routes!(reset_policy))
+        .routes(routes!(platform_get_policy, platform_replace_policy))
+        .routes(routes!(platform_reset_policy))
 }
 
-fn policy(state: &OrgState, policy: &AccessPolicy) -> m::Policy {
+fn policy(catalog: &Catalog, state: &OrgState, policy: &AccessPolicy) -> m::Policy {
+    let catalog_difference =
+        warden_core::command::catalog_difference(catalog, state, policy).map(|d| {
+            m::CatalogDifference {
+                catalog_roles: d.catalog_roles,
+                roles_added: d.roles_added,
+                roles_removed: d.roles_removed,
+            }
+        });
     m::Policy {
+        catalog_difference,
         id: policy.id.to_string(),
         name: policy.name.clone(),
         description: policy.description.clone(),
@@ -68,12 +84,16 @@ async fn policy_write(
     command: Command,
 ) -> Answer {
     let done = s.execute_for(caller, command).await?;
+    Ok(written_policy(s, status, &done))
+}
+
+fn written_policy(s: &Service, status: StatusCode, done: &Written) -> Response {
     let state = done.compiled.state();
     let item = state
         .policies
         .get(&PolicyId::from(done.target().to_string()))
-        .map(|p| policy(state, p));
-    Ok(written(status, &done.compiled, item))
+        .map(|p| policy(s.catalog(), state, p));
+    written(status, &done.compiled, item)
 }
 
 /// Every access policy, the five default policies included.
@@ -84,7 +104,11 @@ async fn policy_write(
 async fn list_policies(State(s): State<AppState>, caller: Caller) -> Answer {
     s.require(&caller, "iam.policies.list").await?;
     let state = caller.compiled.state();
-    let items = state.policies.values().map(|p| policy(state, p)).collect();
+    let items = state
+        .policies
+        .values()
+        .map(|p| policy(s.catalog(), state, p))
+        .collect();
     Ok(list(&caller.compiled, items))
 }
 
@@ -116,11 +140,11 @@ async fn get_policy(State(s): State<AppState>, caller: Caller, Path(key): Path<S
     s.require(&caller, "iam.policies.get").await?;
     let state = caller.compiled.state();
     let found = resolve::policy(state, &key)?;
-    Ok(read(&caller.compiled, policy(state, found)))
+    Ok(read(&caller.compiled, policy(s.catalog(), state, found)))
 }
 
-/// Replaces a policy's name, description and rules (a default policy keeps its name, its roles
-/// and its group).
+/// Replaces a policy's name, description and rules (a default policy keeps its name and a
+/// rule for its group that does not end; its roles may change).
 ///
 /// Needs `iam.policies.update`.
 #[utoipa::path(put, path = "/v1/policies/{policy}", tag = "policies", request_body = m::PolicyInput,
@@ -155,4 +179,80 @@ async fn delete_policy(
     let command = PolicyCommand::Delete { policy: Key(key) };
     let done = s.execute_for(&caller, command.into()).await?;
     Ok(written::<m::Policy>(StatusCode::OK, &done.compiled, None))
+}
+
+/// Gives every rule of a default policy the catalog's roles for its group again (principals
+/// and ends are kept). `not_a_default_policy` for other policies. Resetting the `admin`
+/// policy changes the roles of the admins' own group: only an operator can
+/// (`POST /v1/platform/organizations/{org}/policies/admin/reset`).
+///
+/// Needs `iam.policies.update`.
+#[utoipa::path(post, path = "/v1/policies/{policy}/reset", tag = "policies",
+    params(("policy" = String, Path, description = "Policy id or name")),
+    responses((status = 200, body = m::Written<m::Policy>), Problems))]
+async fn reset_policy(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Answer {
+    let command = PolicyCommand::Reset { policy: Key(key) };
+    policy_write(&s, &caller, StatusCode::OK, command.into()).await
+}
+
+/// One policy of an organization, by id or name, for an operator.
+#[utoipa::path(get, path = "/v1/platform/organizations/{org}/policies/{policy}", tag = "platform",
+    params(("org" = String, Path, description = "Organization id"),
+        ("policy" = String, Path, description = "Policy id or name")),
+    responses((status = 200, body = m::Policy), Problems))]
+async fn platform_get_policy(
+    State(s): State<AppState>,
+    _operator: OperatorCaller,
+    Path((org, key)): Path<(String, String)>,
+) -> Answer {
+    let (_, compiled) = org_of(&s, &org).await?;
+    let state = compiled.state();
+    let found = resolve::policy(state, &key)?;
+    Ok(read(&compiled, policy(s.catalog(), state, found)))
+}
+
+/// Replaces a policy of an organization as an operator: the same rules as
+/// `PUT /v1/policies/{policy}`, but an operator belongs to no group, so the roles of the
+/// default `admin` policy can change.
+#[utoipa::path(put, path = "/v1/platform/organizations/{org}/policies/{policy}", tag = "platform",
+    request_body = m::PolicyInput,
+    params(("org" = String, Path, description = "Organization id"),
+        ("policy" = String, Path, description = "Policy id or name")),
+    responses((status = 200, body = m::Written<m::Policy>), Problems))]
+async fn platform_replace_policy(
+    State(s): State<AppState>,
+    caller: OperatorCaller,
+    Path((org, key)): Path<(String, String)>,
+    Json(body): Json<m::PolicyInput>,
+) -> Answer {
+    let (org, _) = org_of(&s, &org).await?;
+    let command = PolicyCommand::Replace {
+        policy: Key(key),
+        name: body.name,
+        description: body.description,
+        rules: rule_inputs(body.rules),
+    };
+    let done = s.execute(&org, &caller.actor(), command.into()).await?;
+    Ok(written_policy(&s, StatusCode::OK, &done))
+}
+
+/// Resets a default policy of an organization to the catalog's roles, as an operator.
+#[utoipa::path(post, path = "/v1/platform/organizations/{org}/policies/{policy}/reset",
+    tag = "platform",
+    params(("org" = String, Path, description = "Organization id"),
+        ("policy" = String, Path, description = "Policy id or name")),
+    responses((status = 200, body = m::Written<m::Policy>), Problems))]
+async fn platform_reset_policy(
+    State(s): State<AppState>,
+    caller: OperatorCaller,
+    Path((org, key)): Path<(String, String)>,
+) -> Answer {
+    let (org, _) = org_of(&s, &org).await?;
+    let command = PolicyCommand::Reset { policy: Key(key) };
+    let done = s.execute(&org, &caller.actor(), command.into()).await?;
+    Ok(written_policy(&s, StatusCode::OK, &done))
 }
