@@ -31,8 +31,8 @@ pub use crate::namespaces::{
 };
 pub use crate::organization::{CreatedOrganization, Organization, OrganizationUpdate};
 pub use crate::platform::{
-    AddedUser, CreatedOperator, DefaultAdminInput, NamespaceKeysInput, Operator, OperatorInput,
-    OrganizationInput, PlatformOrganization, PlatformUserInput, RemovedUser,
+    AddedUser, AdminAccess, CreatedOperator, DefaultAdminInput, NamespaceKeysInput, Operator,
+    OperatorInput, OrganizationInput, PlatformOrganization, PlatformUserInput, RemovedUser,
 };
 pub use crate::policies::{
     CatalogDifference, Policy, PolicyInput, Principal, PrincipalInput, PrincipalKind, Rule,

@@ -44,7 +44,12 @@ pub struct OrganizationUpdate {
 pub struct CreatedOrganization {
     pub organization: Organization,
     pub admin: User,
-    pub token: CreatedToken,
+    /// The first admin's token (shown once), unless they were invited by email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<CreatedToken>,
+    /// With `admin_access: email`: where the link to set a password went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome_email_sent_to: Option<String>,
 }
 
 impl Client {

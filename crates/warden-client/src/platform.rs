@@ -93,8 +93,23 @@ pub struct PlatformUserInput {
 pub struct OrganizationInput {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
     pub name: String,
-    /// The first user, who becomes the default admin and receives a token.
+    /// The first user, who becomes the default admin.
     pub admin: PlatformUserInput,
+    /// How the first admin gets in: a personal token in the answer (`token`, the default),
+    /// or an email with a link to set their password (`email`; the link lives as long as an
+    /// invitation's), after which they sign in.
+    #[serde(default)]
+    pub admin_access: AdminAccess,
+}
+
+/// How the first admin of a new organization gets in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AdminAccess {
+    #[default]
+    Token,
+    Email,
 }
 
 /// A user an operator added, with their first token (shown once).

@@ -48,7 +48,7 @@ pub use crate::credentials::Credential;
 pub use crate::error::StoreError;
 pub use crate::outbox::OutboxItem;
 pub use crate::platform::{Operator, OperatorToken};
-pub use crate::sessions::{PasswordReset, Session};
+pub use crate::sessions::{NewPasswordReset, PasswordReset, Session};
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,6 +77,8 @@ pub struct Commit<'a> {
     pub audit: &'a [AuditEvent],
     pub outbox: &'a [OutboxItem],
     pub credentials: &'a [Credential],
+    /// Password links created with the change (written after its rows).
+    pub password_resets: &'a [NewPasswordReset],
 }
 
 /// Per-connection settings of SQLite: enforce foreign keys, wait up to 5 s for a lock, and
@@ -574,6 +576,15 @@ async fn write_commit(
     for credential in commit.credentials {
         credentials::put(tx, org, credential).await?;
     }
+    for new in commit.password_resets {
+        if new.reset.org != *org {
+            return Err(StoreError::Inconsistent(format!(
+                "a commit of `{org}` carries a password link of `{}`",
+                new.reset.org
+            )));
+        }
+        sessions::put_reset(tx, new).await?;
+    }
     Ok(())
 }
 
@@ -755,6 +766,7 @@ mod tests {
                 audit: std::slice::from_ref(&audit),
                 outbox: &[],
                 credentials: &[],
+                password_resets: &[],
             };
             store
                 .create_organization(&state.org, state.revision, commit)

@@ -117,6 +117,35 @@ pub(crate) async fn delete_of_user(
 }
 
 /// Records a password reset and the outbox item that emails its link, in one transaction.
+/// A password link written with a commit: the first admin's "set your password" of an
+/// organization created by email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPasswordReset {
+    /// The SHA-256 (hex) of the link's secret.
+    pub secret_hash: String,
+    pub reset: PasswordReset,
+    pub created_at: Timestamp,
+}
+
+/// Writes `new` inside a commit's transaction (after the user it names).
+pub(crate) async fn put_reset(
+    conn: &mut sqlx::AnyConnection,
+    new: &NewPasswordReset,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO password_resets (secret_hash, org_id, user_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(new.secret_hash.as_str())
+    .bind(new.reset.org.as_str())
+    .bind(new.reset.user.as_str())
+    .bind(new.created_at.0)
+    .bind(new.reset.expires_at.0)
+    .run(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn insert_reset(
     pool: &AnyPool,
     secret_hash: &str,

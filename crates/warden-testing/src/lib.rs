@@ -105,6 +105,7 @@ pub async fn store_generated_org(
                 audit: std::slice::from_ref(&audit),
                 outbox: &[],
                 credentials: &[],
+                password_resets: &[],
             },
         )
         .await

@@ -234,6 +234,10 @@ pub enum Effect {
         nonce: String,
         secret_hash: String,
         expires_at: Timestamp,
+        /// The first admin of an organization an operator created by email: the link sets
+        /// their first password (the email welcomes rather than resets).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        welcome: bool,
     },
 }
 

@@ -53,7 +53,9 @@ impl Service {
 }
 pub use self::invitations::LinkKey;
 pub use self::outbox::{MailError, MailFrom, Mailer};
-pub use self::platform::{AddedUser, OperatorCaller, RemovedUser, PLATFORM_AUDIT};
+pub use self::platform::{
+    AddedUser, FirstAdminAccess, OperatorCaller, RemovedUser, PLATFORM_AUDIT,
+};
 pub use self::sessions::{SessionCaller, SessionLimits, SignInLimit, SESSION_COOKIE};
 pub use self::smtp::{Password, SmtpLogin, SmtpMailer, SmtpSecurity, SmtpSettings};
 
@@ -424,19 +426,30 @@ impl Service {
         first: FirstUser,
         lifetime: TokenLifetime,
     ) -> Result<(Arc<CompiledOrg>, String, TokenId), ServiceError> {
-        self.create_organization_by(&Actor::System, name, first, lifetime)
-            .await
+        let (compiled, token) = self
+            .create_organization_by(
+                &Actor::System,
+                name,
+                first,
+                FirstAdminAccess::Token(lifetime),
+            )
+            .await?;
+        let (secret, token) =
+            token.ok_or_else(|| ServiceError::Internal("no first token".to_string()))?;
+        Ok((compiled, secret, token))
     }
 
     /// [`Service::create_organization`], recorded in the audit log as done by `actor` (a
-    /// platform operator, or the system).
+    /// platform operator, or the system), the first admin getting in by `access`: a token
+    /// (its secret and id returned) or an email with a link to set their password, written
+    /// with the organization in its transaction (so neither exists without the other).
     pub async fn create_organization_by(
         &self,
         actor: &Actor,
         name: &str,
         first: FirstUser,
-        lifetime: TokenLifetime,
-    ) -> Result<(Arc<CompiledOrg>, String, TokenId), ServiceError> {
+        access: FirstAdminAccess,
+    ) -> Result<(Arc<CompiledOrg>, Option<(String, TokenId)>), ServiceError> {
         let mut ctx = SystemContext::new();
         for _ in 0..10 {
             let bytes: [u8; 3] = context::random_bytes();
@@ -452,34 +465,51 @@ impl Service {
                 &mut ctx,
             )?;
             let admin = created.state().org.default_admin.clone();
-            let secret = new_personal_secret();
-            let with_token = warden_core::execute(
-                &created.snapshot,
-                &Actor::System,
-                TokenCommand::CreatePersonal {
-                    owner: Key::from(&admin),
-                    name: "initial admin token".to_string(),
-                    note: String::new(),
-                    lifetime,
-                    secret_hash: secret.hash_hex.clone(),
-                    display_prefix: secret.display_prefix.clone(),
-                }
-                .into(),
-                &mut ctx,
-            )?;
+            let secret = match access {
+                FirstAdminAccess::Token(_) => Some(new_personal_secret()),
+                FirstAdminAccess::Email => None,
+            };
+            let with_token = match (access, &secret) {
+                (FirstAdminAccess::Token(lifetime), Some(secret)) => Some(warden_core::execute(
+                    &created.snapshot,
+                    &Actor::System,
+                    TokenCommand::CreatePersonal {
+                        owner: Key::from(&admin),
+                        name: "initial admin token".to_string(),
+                        note: String::new(),
+                        lifetime,
+                        secret_hash: secret.hash_hex.clone(),
+                        display_prefix: secret.display_prefix.clone(),
+                    }
+                    .into(),
+                    &mut ctx,
+                )?),
+                _ => None,
+            };
             let (mut changes, mut events, mut outbox) =
                 Self::records(&id, actor, &created, ctx.now())?;
-            let (more_changes, more_events, more_outbox) =
-                Self::records(&id, actor, &with_token, ctx.now())?;
-            changes.extend(more_changes);
-            events.extend(more_events);
-            outbox.extend(more_outbox);
-            let state = with_token.state().clone();
+            let mut resets = Vec::new();
+            match &with_token {
+                Some(with_token) => {
+                    let (more_changes, more_events, more_outbox) =
+                        Self::records(&id, actor, with_token, ctx.now())?;
+                    changes.extend(more_changes);
+                    events.extend(more_events);
+                    outbox.extend(more_outbox);
+                }
+                None => {
+                    let (reset, item) = self.welcome(created.state(), ctx.now());
+                    resets.push(reset);
+                    outbox.push(item);
+                }
+            }
+            let state = with_token.as_ref().unwrap_or(&created).state().clone();
             let commit = Commit {
                 changes: &changes,
                 audit: &events,
                 outbox: &outbox,
                 credentials: &[],
+                password_resets: &resets,
             };
             match self
                 .store
@@ -491,10 +521,16 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
             drop(changes);
-            let token = TokenId::from(with_token.target().to_string());
-            let compiled = self.install_all(CompiledOrg::new(with_token.snapshot));
+            let token = match (secret, &with_token) {
+                (Some(secret), Some(w)) => {
+                    Some((secret.secret, TokenId::from(w.target().to_string())))
+                }
+                _ => None,
+            };
+            let last = with_token.unwrap_or(created);
+            let compiled = self.install_all(CompiledOrg::new(last.snapshot));
             self.outbox_ready.notify_one();
-            return Ok((compiled, secret.secret, token));
+            return Ok((compiled, token));
         }
         Err(ServiceError::Internal(
             "no free organization id after 10 attempts".to_string(),

@@ -171,6 +171,24 @@ fn base64(bytes: &[u8]) -> String {
 pub fn email_of(effect: &Effect, link: &str) -> Email {
     match effect {
         Effect::SendPasswordReset {
+            org_id,
+            org_name,
+            email,
+            expires_at,
+            welcome: true,
+            ..
+        } => Email {
+            to: email.clone(),
+            subject: format!("Your organization {org_name} is ready on Warden"),
+            body: format!(
+                "Hello,\n\nThe organization {org_name} ({org_id}) was created on Warden, with you \
+                 as its first administrator. To choose your password, open this link:\n\n\
+                 {link}\n\nThen sign in with this email address. The link works once, until \
+                 {expires}. If you did not expect this, ignore this email.\n",
+                expires = expires_at.rfc3339(),
+            ),
+        },
+        Effect::SendPasswordReset {
             org_name,
             email,
             expires_at,
@@ -279,24 +297,38 @@ impl Service {
     /// The invitation link an effect's email carries (empty for other effects), made from
     /// its nonce and checked against its hash: a server with another link key refuses.
     fn link_of(&self, effect: &Effect) -> Result<String, String> {
-        let Effect::SendInvitation {
-            org_id,
-            nonce,
-            secret_hash,
-            ..
-        } = effect
-        else {
-            return Ok(String::new());
-        };
-        let secret = self.settings.link_key.secret(org_id, nonce);
+        let (secret, secret_hash, url): (String, &String, fn(&Service, &str) -> String) =
+            match effect {
+                Effect::SendInvitation {
+                    org_id,
+                    nonce,
+                    secret_hash,
+                    ..
+                } => (
+                    self.settings.link_key.secret(org_id, nonce),
+                    secret_hash,
+                    Service::invitation_url,
+                ),
+                Effect::SendPasswordReset {
+                    org_id,
+                    nonce,
+                    secret_hash,
+                    ..
+                } => (
+                    self.settings.link_key.reset_secret(org_id, nonce),
+                    secret_hash,
+                    Service::password_reset_url,
+                ),
+                _ => return Ok(String::new()),
+            };
         if warden_core::token::to_hex(&warden_core::token::hash_secret(&secret)) != *secret_hash {
             return Err(
-                "this server's link key differs from the one that made the invitation \
+                "this server's link key differs from the one that made the link \
                         (servers sharing a database must share --link-key-file)"
                     .to_string(),
             );
         }
-        Ok(self.invitation_url(&secret))
+        Ok(url(self, &secret))
     }
 
     /// Delivers the due outbox items once; returns how many were delivered.

@@ -19,6 +19,16 @@ use warden_store::{Operator, OperatorToken};
 use super::context::{current_request_id, new_id, new_personal_secret, new_secret, now};
 use super::{CompiledOrg, Service, ServiceError, Written};
 
+/// How the first admin of a new organization gets in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstAdminAccess {
+    /// A personal token, shown once to the operator who hands it over.
+    Token(TokenLifetime),
+    /// An email with a link to set their password (valid as long as an invitation), then
+    /// sign-in.
+    Email,
+}
+
 /// The name of the first token of a user an operator adds.
 const ADDED_USER_TOKEN: &str = "initial token";
 

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
-use warden_core::{token, DomainError, Effect, OrgId, Timestamp, UserId, UserStatus};
-use warden_store::{OutboxItem, PasswordReset, Session};
+use warden_core::{token, DomainError, Effect, OrgId, OrgState, Timestamp, UserId, UserStatus};
+use warden_store::{NewPasswordReset, OutboxItem, PasswordReset, Session};
 
 use super::context::{new_id, now, random_base32};
 use super::invitations::{check_password, hash_password, verify_password, RESET_PREFIX};
@@ -352,6 +352,7 @@ impl Service {
                 nonce,
                 secret_hash: secret_hash.clone(),
                 expires_at,
+                welcome: false,
             };
             let item = OutboxItem::new(new_id("eff"), state.org.id.clone(), effect, at);
             let reset = PasswordReset {
@@ -366,6 +367,47 @@ impl Service {
             self.outbox_ready.notify_one();
         }
         Ok(())
+    }
+
+    /// The first admin's "set your password" link of an organization created by email: the
+    /// reset row and the welcome email, for the commit creating the organization. The link
+    /// lives as long as an invitation's.
+    pub(super) fn welcome(
+        &self,
+        state: &OrgState,
+        at: Timestamp,
+    ) -> (NewPasswordReset, OutboxItem) {
+        let admin = &state.org.default_admin;
+        let email = state
+            .users
+            .get(admin)
+            .map(|u| u.email.to_string())
+            .unwrap_or_default();
+        let nonce = random_base32(26);
+        let secret = self.settings.link_key.reset_secret(&state.org.id, &nonce);
+        let secret_hash = token::to_hex(&token::hash_secret(&secret));
+        let expires_at = Timestamp(at.0.saturating_add(millis(self.settings.invitation_ttl)));
+        let effect = Effect::SendPasswordReset {
+            org_id: state.org.id.clone(),
+            org_name: state.org.name.clone(),
+            email,
+            nonce,
+            secret_hash: secret_hash.clone(),
+            expires_at,
+            welcome: true,
+        };
+        let item = OutboxItem::new(new_id("eff"), state.org.id.clone(), effect, at);
+        let reset = NewPasswordReset {
+            secret_hash,
+            reset: PasswordReset {
+                org: state.org.id.clone(),
+                user: admin.clone(),
+                expires_at,
+                used_at: None,
+            },
+            created_at: at,
+        };
+        (reset, item)
     }
 
     /// Sets a new password with a reset link's secret; ends every session of the user.

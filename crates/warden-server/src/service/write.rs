@@ -361,6 +361,7 @@ impl Service {
                 audit,
                 outbox,
                 credentials,
+                password_resets: &[],
             })
             .collect();
         let committed = self

@@ -2,7 +2,7 @@
 //! API, the default admin changed, reserved keys granted, users removed completely.
 
 use warden_client::model::{
-    NamespaceInput, NamespaceKeysInput, NamespacePermissionsInput, OperatorInput,
+    AdminAccess, NamespaceInput, NamespaceKeysInput, NamespacePermissionsInput, OperatorInput,
     OrganizationInput, PlatformUserInput,
 };
 
@@ -93,11 +93,13 @@ async fn an_operator_creates_an_organization_whose_admin_acts_at_once() {
                     email: "hank@globex.test".into(),
                     ..Default::default()
                 },
+                admin_access: Default::default(),
             })
             .await
             .unwrap();
         assert!(created.admin.is_default_admin && created.admin.is_org_admin);
-        let admin = s.client(&created.token.secret);
+        assert_eq!(created.welcome_email_sent_to, None);
+        let admin = s.client(&created.token.unwrap().secret);
         assert_eq!(admin.organization().await.unwrap().name, "Globex");
         let listed = operator.platform_organizations().await.unwrap();
         let globex = listed.items.iter().find(|o| o.name == "Globex").unwrap();
@@ -270,6 +272,117 @@ async fn removing_a_user_kills_their_tokens_and_keeps_the_default_admin() {
             })
             .await
             .unwrap();
+    })
+    .await;
+}
+
+/// An organization whose first admin is invited by email: no token in the answer; the email
+/// (written with the organization) carries a link that sets their password, once; then they
+/// sign in.
+#[tokio::test]
+async fn an_organization_created_by_email_mails_its_admin_a_link_to_set_a_password() {
+    on_both_backends(|s| async move {
+        let operator = s.operator("ops@platform.test").await;
+        let created = operator
+            .create_organization(&OrganizationInput {
+                name: "Initech".into(),
+                admin: PlatformUserInput {
+                    email: "peter@initech.test".into(),
+                    first_name: "Peter".into(),
+                    ..Default::default()
+                },
+                admin_access: AdminAccess::Email,
+            })
+            .await
+            .unwrap();
+        assert_eq!(created.token, None);
+        assert_eq!(
+            created.welcome_email_sent_to.as_deref(),
+            Some("peter@initech.test")
+        );
+        assert!(created.admin.is_default_admin && created.admin.is_org_admin);
+        let org = warden_core::OrgId::from(created.organization.id.as_str());
+        let outbox = s.service.store().outbox_of(&org).await.unwrap();
+        let welcomes: Vec<_> = outbox
+            .iter()
+            .filter_map(|i| match &i.effect {
+                effect @ warden_core::Effect::SendPasswordReset {
+                    org_id,
+                    nonce,
+                    welcome: true,
+                    ..
+                } => Some((
+                    effect,
+                    s.service.settings().link_key.reset_secret(org_id, nonce),
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(welcomes.len(), 1, "{outbox:?}");
+        let (effect, secret) = &welcomes[0];
+        let email = warden_server::service::outbox::email_of(effect, "LINK");
+        assert_eq!(email.to, "peter@initech.test");
+        assert!(
+            email.subject.contains("Initech is ready"),
+            "{}",
+            email.subject
+        );
+        assert!(email.body.contains("LINK"), "{}", email.body);
+        // The link sets the first password, once; then the admin signs in.
+        let complete =
+            serde_json::json!({"token": secret, "new_password": "a long first password"});
+        let (status, _, _) = s
+            .raw(
+                reqwest::Method::POST,
+                "/v1/password-resets/complete",
+                None,
+                Some(complete.clone()),
+            )
+            .await;
+        assert_eq!(status, 204);
+        let (status, problem, _) = s
+            .raw(
+                reqwest::Method::POST,
+                "/v1/password-resets/complete",
+                None,
+                Some(complete),
+            )
+            .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (410, Some("password_reset_used"))
+        );
+        let (status, session, _) = s
+            .raw(
+                reqwest::Method::POST,
+                "/v1/sessions",
+                None,
+                Some(serde_json::json!({
+                    "email": "peter@initech.test",
+                    "password": "a long first password",
+                    "organization": created.organization.id,
+                })),
+            )
+            .await;
+        assert!((200..300).contains(&status), "{status} {session}");
+        // The creation is audited in the new organization, by the operator.
+        let page = s
+            .service
+            .store()
+            .list_audit(&org, &Default::default(), 100, None)
+            .await
+            .unwrap();
+        assert!(!page.events.is_empty());
+        assert!(
+            page.events
+                .iter()
+                .all(|e| e.event.actor.starts_with("operator:")),
+            "{:?}",
+            page.events
+        );
+        // Nothing of the link reached the audit log.
+        let text = format!("{:?}", page.events);
+        assert!(!text.contains(secret.as_str()));
     })
     .await;
 }

@@ -8,7 +8,7 @@ use warden_core::command::{
     TokenLifetime,
 };
 use warden_core::*;
-use warden_store::{Commit, Store, StoreError};
+use warden_store::{Commit, NewPasswordReset, PasswordReset, Store, StoreError};
 
 use crate::common::{hash, on_both_backends, AuditOf, Db, Org, Prepared};
 
@@ -23,6 +23,7 @@ on_both_backends!(
     a_group_commit_at_a_stale_revision_writes_nothing,
     a_failing_write_rolls_back_its_whole_group,
     refusals_alone_move_no_revision,
+    a_password_link_is_written_with_its_commit_and_only_for_its_organization,
 );
 
 fn create_group(name: &str) -> GroupCommand {
@@ -76,6 +77,7 @@ async fn a_commit_at_a_stale_revision_writes_nothing(db: Db) {
         audit: &second.audit,
         outbox: &second.outbox,
         credentials: &[],
+        password_resets: &[],
     };
     let err = store
         .commit(&OrgId::from("ffffff"), 1, nowhere)
@@ -380,6 +382,7 @@ fn commit_of<'a>(prepared: &'a Prepared, changes: &'a [&'a Change]) -> Commit<'a
         audit: &prepared.audit,
         outbox: &prepared.outbox,
         credentials: &[],
+        password_resets: &[],
     }
 }
 
@@ -515,4 +518,73 @@ async fn refusals_alone_move_no_revision(db: Db) {
     let audit = store.events(org.id(), 10).await.unwrap();
     assert_eq!(audit.len(), 2);
     assert!(audit.contains(&refused));
+}
+
+/// The first admin's "set your password" link of an organization created by email is written
+/// in the commit's transaction; a link of another organization refuses the whole commit.
+async fn a_password_link_is_written_with_its_commit_and_only_for_its_organization(db: Db) {
+    let store = &db.store;
+    let mut org = Org::create(store, "a1b2c3", 0).await;
+    let admin = org.state().org.default_admin.clone();
+    let link = |org_id: &str, n: u8| NewPasswordReset {
+        secret_hash: hash(n),
+        reset: PasswordReset {
+            org: OrgId::from(org_id),
+            user: admin.clone(),
+            expires_at: Timestamp(i64::MAX / 2),
+            used_at: None,
+        },
+        created_at: Timestamp(1),
+    };
+    // Another organization's link: nothing of the commit is written.
+    let refused = org.execute(&Actor::System, create_group("refused"));
+    let changes = refused.changes();
+    let stray = [link("ffffff", 8)];
+    let err = store
+        .commit(
+            org.id(),
+            1,
+            Commit {
+                changes: &changes,
+                audit: &refused.audit,
+                outbox: &refused.outbox,
+                credentials: &[],
+                password_resets: &stray,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Inconsistent(_)), "{err:?}");
+    assert_eq!(store.password_reset(&hash(8)).await.unwrap(), None);
+    org.assert_stored(store).await;
+    // Its own: written with the change.
+    let mut org = Org::create(store, "d4e5f6", 100).await;
+    let admin = org.state().org.default_admin.clone();
+    let accepted = org.execute(&Actor::System, create_group("kept"));
+    let changes = accepted.changes();
+    let own = [NewPasswordReset {
+        reset: PasswordReset {
+            user: admin,
+            ..link("d4e5f6", 9).reset
+        },
+        ..link("d4e5f6", 9)
+    }];
+    store
+        .commit(
+            org.id(),
+            1,
+            Commit {
+                changes: &changes,
+                audit: &accepted.audit,
+                outbox: &accepted.outbox,
+                credentials: &[],
+                password_resets: &own,
+            },
+        )
+        .await
+        .unwrap();
+    org.accept(&accepted);
+    org.assert_stored(store).await;
+    let stored = store.password_reset(&hash(9)).await.unwrap().unwrap();
+    assert_eq!(stored, own[0].reset);
 }

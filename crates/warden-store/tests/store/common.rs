@@ -232,6 +232,7 @@ impl Prepared {
             audit: &self.audit,
             outbox: &self.outbox,
             credentials: &[],
+            password_resets: &[],
         }
     }
 
@@ -389,6 +390,7 @@ impl Org {
             audit: std::slice::from_ref(&audit),
             outbox: &[],
             credentials: &[],
+            password_resets: &[],
         };
         let revision = store
             .commit(self.id(), self.revision(), commit)

@@ -5,7 +5,8 @@
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use warden_client::model::{
-    NamespaceKeysInput, Organization, OrganizationInput, PlatformUserInput, TokenLifetime,
+    AdminAccess, NamespaceKeysInput, Organization, OrganizationInput, PlatformUserInput,
+    TokenLifetime,
 };
 use warden_client::Client;
 
@@ -72,8 +73,12 @@ pub struct OrgCreateArgs {
     #[arg(long, default_value = "30d", value_parser = api_lifetime(), value_name = "LIFETIME")]
     pub token_expires_in: TokenLifetime,
     /// Print only the admin's token (for `export WARDEN_TOKEN=$(warden org create ...)`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "invite")]
     pub print_token: bool,
+    /// Instead of a token, email the admin a link to set their password (then they sign in);
+    /// the link lives as long as an invitation's.
+    #[arg(long, conflicts_with = "token_expires_in")]
+    pub invite: bool,
 }
 
 #[derive(Debug, Args)]
@@ -128,10 +133,16 @@ struct CreatedOrg<'a> {
     organization_name: &'a str,
     admin_user_id: &'a str,
     admin_email: &'a str,
-    token_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_id: Option<&'a str>,
     /// Milliseconds since the epoch; `null` for a token that never expires.
-    token_expires_at: Option<i64>,
-    token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_expires_at: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+    /// With `--invite`: where the link to set a password went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    welcome_email_sent_to: Option<&'a str>,
 }
 
 /// `org add-user --output json` (fields in alphabetical order, as this command has always
@@ -250,11 +261,17 @@ async fn create(client: &Client, output: Output, args: OrgCreateArgs) -> Result<
             groups: Vec::new(),
             token_expires_in: args.token_expires_in,
         },
+        admin_access: if args.invite {
+            AdminAccess::Email
+        } else {
+            AdminAccess::Token
+        },
     };
     let created = client.create_organization(&input).await?;
-    let token = &created.token;
+    let token = created.token.as_ref();
     if args.print_token {
-        out(&format!("{}\n", token.secret));
+        let secret = token.map(|t| t.secret.as_str()).unwrap_or_default();
+        out(&format!("{secret}\n"));
         return Ok(());
     }
     match output {
@@ -263,28 +280,37 @@ async fn create(client: &Client, output: Output, args: OrgCreateArgs) -> Result<
             organization_name: &created.organization.name,
             admin_user_id: &created.admin.id,
             admin_email: &created.admin.email,
-            token_id: &token.token.id,
-            token_expires_at: token.token.expires_at,
-            token: &token.secret,
+            token_id: token.map(|t| t.token.id.as_str()),
+            token_expires_at: token.map(|t| t.token.expires_at),
+            token: token.map(|t| t.secret.as_str()),
+            welcome_email_sent_to: created.welcome_email_sent_to.as_deref(),
         }),
         Output::Table => {
             let mut text = String::from("Organization created.\n\n");
-            text.push_str(&details(&[
+            let mut rows = vec![
                 ("Organization id", created.organization.id.clone()),
                 ("Organization name", created.organization.name.clone()),
                 ("Admin user id", created.admin.id.clone()),
                 ("Admin email", created.admin.email.clone()),
-                ("Token id", token.token.id.clone()),
-                (
+            ];
+            if let Some(token) = token {
+                rows.push(("Token id", token.token.id.clone()));
+                rows.push((
                     "Token expires",
                     table::optional_time(token.token.expires_at, "never"),
+                ));
+                rows.push(("Token", token.secret.clone()));
+            }
+            text.push_str(&details(&rows));
+            match &created.welcome_email_sent_to {
+                Some(to) => text.push_str(&format!(
+                    "\nA link to set a password was emailed to {to}; they sign in with it.\n"
+                )),
+                None => text.push_str(
+                    "\nSave the token now: it will not be shown again. Use it with \
+                     `--token` or WARDEN_TOKEN.\n",
                 ),
-                ("Token", token.secret.clone()),
-            ]));
-            text.push_str(
-                "\nSave the token now: it will not be shown again. Use it with \
-                 `--token` or WARDEN_TOKEN.\n",
-            );
+            }
             out(&text);
             Ok(())
         }

@@ -23,6 +23,8 @@ const SINK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cli/smtp_sink.py"
 /// what other processes committed (`org create`, `org add-user`), and retries with a back-off.
 const ARRIVAL: Duration = Duration::from_secs(30);
 const PASSWORD: &str = "correct horse battery staple";
+/// How long an outbox item stays claimed by a worker (`LEASE_MS` of the server's outbox).
+const LEASE: Duration = Duration::from_secs(60);
 
 /// Whether the tools these tests need are installed; outside CI a missing one skips the test
 /// (loudly), with `CI=true` it fails it.
@@ -121,6 +123,11 @@ impl Sink {
 
     /// Waits for `count` messages; returns them.
     fn wait_for(&self, count: usize, server: &Server) -> Vec<String> {
+        self.wait_within(count, server, ARRIVAL)
+    }
+
+    /// [`Sink::wait_for`], waiting up to `limit`.
+    fn wait_within(&self, count: usize, server: &Server, limit: Duration) -> Vec<String> {
         let start = Instant::now();
         loop {
             let messages = self.messages();
@@ -128,8 +135,8 @@ impl Sink {
                 return messages;
             }
             assert!(
-                start.elapsed() < ARRIVAL,
-                "{} of {count} messages after {ARRIVAL:?}\nserver log:\n{}\nsink log:\n{}",
+                start.elapsed() < limit,
+                "{} of {count} messages after {limit:?}\nserver log:\n{}\nsink log:\n{}",
                 messages.len(),
                 server.log(),
                 self.log()
@@ -290,7 +297,9 @@ fn an_email_committed_before_a_kill_9_is_delivered_once_after_the_restart() {
     let mut restart = vec!["--data-dir".to_string(), data.to_str().unwrap().to_string()];
     restart.extend(options);
     let server = Server::start_in(dir, &strs(&restart));
-    let messages = sink.wait_for(2, &server);
+    // The kill may land while the dead worker holds an item's claim (a 60 s lease, so that no
+    // two workers send it at once): that item waits for the lease to run out.
+    let messages = sink.wait_within(2, &server, LEASE + ARRIVAL);
     let laptop = naming(&messages, token);
     assert_eq!(header(laptop, "To"), "<ada@example.com>");
     assert!(laptop.contains("\"before the crash\""), "{laptop}");

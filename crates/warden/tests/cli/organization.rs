@@ -495,3 +495,71 @@ fn print_token_and_the_operators_other_commands() {
         .json();
     assert_eq!(me["user"]["is_default_admin"], true, "{me}");
 }
+
+/// `org create --invite`: no token is printed; the first admin is emailed a link to set their
+/// password (here an `.eml` file of the outbox).
+#[test]
+fn org_create_invite_emails_the_first_admin_instead_of_printing_a_token() {
+    let server = Server::start();
+    let operator = server.operator_token();
+    let run = server
+        .run(
+            &operator,
+            &[
+                "org",
+                "create",
+                "--name",
+                "Initech",
+                "--email",
+                "peter@initech.example",
+                "--invite",
+            ],
+        )
+        .ok();
+    assert!(
+        run.stdout
+            .contains("A link to set a password was emailed to peter@initech.example"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("wdn_"), "{}", run.stdout);
+    let json = server
+        .run(
+            &operator,
+            &[
+                "--output=json",
+                "org",
+                "create",
+                "--name",
+                "Initrode",
+                "--email",
+                "bill@initrode.example",
+                "--invite",
+            ],
+        )
+        .ok()
+        .json();
+    assert_eq!(json["welcome_email_sent_to"], "bill@initrode.example");
+    assert!(json.get("token").is_none(), "{json}");
+    let email = wait_for_email(
+        &server.data_dir().join("outbox"),
+        "Your organization Initech is ready",
+    );
+    assert!(email.contains("To: <peter@initech.example>"), "{email}");
+    assert!(email.contains("/password-reset#wdn_rst_"), "{email}");
+    // A token's lifetime or printing it make no sense with --invite.
+    for extra in [["--print-token", ""], ["--token-expires-in", "1h"]] {
+        let mut args = vec![
+            "org",
+            "create",
+            "--name",
+            "X",
+            "--email",
+            "x@x.example",
+            "--invite",
+        ];
+        args.extend(extra.iter().filter(|a| !a.is_empty()));
+        let run = server.run(&operator, &args).expect_code(2);
+        assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
+    }
+}

@@ -21,7 +21,7 @@ use crate::http::error::{ApiError, Problems};
 use crate::http::extract::{Json, Path};
 use crate::http::respond::{with_revision, written};
 use crate::http::AppState;
-use crate::service::{now, CompiledOrg, OperatorCaller, Service};
+use crate::service::{now, CompiledOrg, FirstAdminAccess, OperatorCaller, Service};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -144,7 +144,9 @@ async fn list_organizations(State(s): State<AppState>, _operator: OperatorCaller
 }
 
 /// Creates an organization: its legacy groups and default policies, and its first user, the
-/// default admin, with a personal token (shown once).
+/// default admin, who gets in with a personal token (shown once in the answer) or, with
+/// `admin_access: email`, by an emailed link to set their password (sent through the outbox,
+/// written with the organization in one transaction).
 #[utoipa::path(post, path = "/v1/platform/organizations", tag = "platform",
     request_body = m::OrganizationInput,
     responses((status = 201, body = m::CreatedOrganization), Problems))]
@@ -160,38 +162,47 @@ async fn create_organization(
         )
         .into());
     }
+    let access = match body.admin_access {
+        m::AdminAccess::Token => FirstAdminAccess::Token(lifetime(body.admin.token_expires_in)),
+        m::AdminAccess::Email => FirstAdminAccess::Email,
+    };
     let first = FirstUser {
         email: body.admin.email,
         first_name: body.admin.first_name,
         last_name: body.admin.last_name,
     };
-    let (compiled, secret, token_id) = s
-        .create_organization_by(
-            &caller.actor(),
-            &body.name,
-            first,
-            lifetime(body.admin.token_expires_in),
-        )
+    let (compiled, created_token) = s
+        .create_organization_by(&caller.actor(), &body.name, first, access)
         .await?;
     let state = compiled.state();
-    let admin = state
+    let Some(admin) = state
         .users
         .get(&state.org.default_admin)
-        .map(|u| user(&compiled.snapshot, u, now()));
-    let created_token = state.tokens.get(&token_id).map(|t| token(state, t, None));
-    let (Some(admin), Some(created_token)) = (admin, created_token) else {
+        .map(|u| user(&compiled.snapshot, u, now()))
+    else {
         return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
     };
+    let token = match created_token {
+        Some((secret, id)) => {
+            let Some(created) = state.tokens.get(&id).map(|t| token(state, t, None)) else {
+                return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+            };
+            Some(m::CreatedToken {
+                revision: compiled.revision(),
+                token: created,
+                secret,
+            })
+        }
+        None => None,
+    };
+    let welcome_email_sent_to = token.is_none().then(|| admin.email.clone());
     Ok(secret_response(
         StatusCode::CREATED,
         m::CreatedOrganization {
             organization: organization(state),
             admin,
-            token: m::CreatedToken {
-                revision: compiled.revision(),
-                token: created_token,
-                secret,
-            },
+            token,
+            welcome_email_sent_to,
         },
         Some(compiled.revision()),
     ))
