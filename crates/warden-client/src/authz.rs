@@ -144,7 +144,9 @@ pub struct Whoami {
     /// The calling user, when the principal is a user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
-    pub token_id: String,
+    /// The token the call was made with; absent for a console session (a cookie).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
     /// Every action the caller may perform.
     pub actions: Vec<String>,
     pub revision: u64,

@@ -10,7 +10,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::{Deserialize, DeserializeOwned};
 
 use super::error::ApiError;
-use crate::service::{Caller, OperatorCaller, Service};
+use warden_core::PrincipalId;
+
+use crate::service::{Caller, OperatorCaller, Service, SessionCaller};
 
 /// A JSON request body, strictly: `Content-Type: application/json`, an object at the top
 /// (never an array standing for one), no field the type does not know (each input type
@@ -181,6 +183,18 @@ impl FromRequestParts<Arc<Service>> for Caller {
         parts: &mut Parts,
         service: &Arc<Service>,
     ) -> Result<Caller, ApiError> {
+        // A console session stands for its user when no token is presented.
+        if !parts.headers.contains_key(header::AUTHORIZATION)
+            && crate::http::v1::sessions::cookie(parts).is_some()
+        {
+            let session = SessionCaller::from_request_parts(parts, service).await?;
+            return Ok(Caller {
+                org: session.org,
+                principal: PrincipalId::User(session.user),
+                token: None,
+                compiled: session.compiled,
+            });
+        }
         let (secret, address) = bearer(parts, service)?;
         Ok(service.authenticate_from(secret, address).await?)
     }

@@ -23,7 +23,9 @@ const TOKEN_USE_RESOLUTION_MS: i64 = 60_000;
 pub struct Caller {
     pub org: OrgId,
     pub principal: PrincipalId,
-    pub token: TokenId,
+    /// The token the caller presented; `None` for a console session (a signed-in user whose
+    /// cookie, and for changes the CSRF token, were checked).
+    pub token: Option<TokenId>,
     /// The organization as it was when the caller was authenticated.
     pub compiled: Arc<CompiledOrg>,
 }
@@ -117,7 +119,7 @@ impl Service {
         Ok(Caller {
             org,
             principal,
-            token: token_id,
+            token: Some(token_id),
             compiled,
         })
     }

@@ -86,7 +86,7 @@ impl Service {
         self.submit(
             &caller.org,
             &caller.actor(),
-            Some(caller.token.clone()),
+            caller.token.clone(),
             vec![command],
             None,
         )

@@ -316,7 +316,7 @@ fn endpoints(
 
 /// The id of the token a caller uses (whoami needs no action).
 async fn own_token(s: &Server, token: &str) -> String {
-    s.client(token).whoami().await.unwrap().token_id
+    s.client(token).whoami().await.unwrap().token_id.unwrap()
 }
 
 /// The smallest catalog role that holds `action`.

@@ -403,3 +403,100 @@ async fn a_password_change_and_a_reset_end_the_other_sessions() {
     })
     .await;
 }
+
+/// A signed-in user calls the API with the session's cookie as they would with a token: the
+/// same engine answers, changes need the CSRF token, a token presented wins, sign-out ends it.
+#[tokio::test]
+async fn a_session_calls_the_api_as_its_user_and_changes_need_the_csrf_token() {
+    on_both_backends(|s| async move {
+        let bea = member(&s, "bea@example.com").await;
+        s.admin_client
+            .add_group_member("write", &bea)
+            .await
+            .unwrap();
+        let (status, body, cookie, _) =
+            sign_in(&s, &reqwest::Client::new(), "bea@example.com", PASSWORD).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let cookie = cookie.unwrap();
+        let csrf = body["csrf_token"].as_str().unwrap().to_string();
+        let (status, me) = call(&s, reqwest::Method::GET, "/v1/whoami", &cookie, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        assert_eq!(me["principal"]["id"], bea.as_str());
+        assert!(me.get("token_id").is_none(), "{me}");
+        // The engine answers for her: `write` gives tokens, not the user list.
+        let (status, problem) =
+            call(&s, reqwest::Method::GET, "/v1/users", &cookie, None, None).await;
+        assert_eq!(
+            (status.as_u16(), problem["code"].as_str()),
+            (403, Some("forbidden"))
+        );
+        let new_token = json!({"name": "from the console"});
+        let (status, problem) = call(
+            &s,
+            reqwest::Method::POST,
+            "/v1/tokens",
+            &cookie,
+            None,
+            Some(new_token.clone()),
+        )
+        .await;
+        assert_eq!(
+            (status.as_u16(), problem["code"].as_str()),
+            (403, Some("csrf_failed"))
+        );
+        let (status, created) = call(
+            &s,
+            reqwest::Method::POST,
+            "/v1/tokens",
+            &cookie,
+            Some(&csrf),
+            Some(new_token),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let events = s
+            .admin_client
+            .audit_events(&warden_client::model::AuditQuery {
+                action: Some("tokens.personal.create".into()),
+                ..warden_client::model::AuditQuery::newest(5)
+            })
+            .await
+            .unwrap();
+        assert!(
+            events
+                .items
+                .iter()
+                .any(|e| e.actor == format!("user:{bea}")),
+            "{:?}",
+            events.items
+        );
+        // A bearer token, when presented, is the credential.
+        let response = reqwest::Client::new()
+            .get(format!("{}/v1/whoami", s.base))
+            .header(COOKIE, &cookie)
+            .bearer_auth(&s.admin_token)
+            .send()
+            .await
+            .unwrap();
+        let me: Value = response.json().await.unwrap();
+        assert_eq!(me["principal"]["id"], s.admin.as_str());
+        // Signed out, the cookie opens nothing.
+        let (status, _) = call(
+            &s,
+            reqwest::Method::DELETE,
+            "/v1/sessions/current",
+            &cookie,
+            Some(&csrf),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, problem) =
+            call(&s, reqwest::Method::GET, "/v1/whoami", &cookie, None, None).await;
+        assert_eq!(
+            (status.as_u16(), problem["code"].as_str()),
+            (401, Some("unauthenticated"))
+        );
+    })
+    .await;
+}

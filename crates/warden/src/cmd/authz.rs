@@ -55,7 +55,12 @@ fn whoami_text(w: &Whoami) -> String {
         }
     };
     pairs.push(("Organization", w.organization_id.clone()));
-    pairs.push(("Token", w.token_id.clone()));
+    pairs.push((
+        "Token",
+        w.token_id
+            .clone()
+            .unwrap_or_else(|| "none (a console session)".to_string()),
+    ));
     if let Some(user) = &w.user {
         pairs.push(("Groups", user.groups.join(", ")));
         pairs.push(("Org admin", table::yes_no(user.is_org_admin)));
@@ -180,7 +185,7 @@ mod tests {
             organization_id: "abc123".into(),
             principal,
             user,
-            token_id: "tok_1".into(),
+            token_id: Some("tok_1".into()),
             actions: vec!["iam.users.list".into()],
             revision: 7,
         }

@@ -56,7 +56,7 @@ async fn whoami(caller: Caller) -> Answer {
             organization_id: caller.org.to_string(),
             principal: principal(state, &caller.principal.as_ref()),
             user,
-            token_id: caller.token.to_string(),
+            token_id: caller.token.as_ref().map(|t| t.to_string()),
             actions,
             revision: caller.compiled.revision(),
         },

@@ -15,7 +15,7 @@ mod namespaces;
 mod organization;
 mod platform;
 mod policies;
-mod sessions;
+pub(crate) mod sessions;
 mod tokens;
 mod users;
 

@@ -30,7 +30,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The session's cookie secret in a request.
-fn cookie(parts: &Parts) -> Option<&str> {
+pub(crate) fn cookie(parts: &Parts) -> Option<&str> {
     parts
         .headers
         .get_all(header::COOKIE)
