@@ -276,27 +276,37 @@ async fn write_eml(dir: &Path, id: &str, message: &str) -> std::io::Result<()> {
 }
 
 impl Service {
-    /// The invitation link an effect's email carries (empty for other effects), made from
-    /// its nonce and checked against its hash: a server with another link key refuses.
+    /// The link an effect's email carries (an invitation's or a password reset's; empty for
+    /// other effects), made from its nonce and checked against its hash: a server with another
+    /// link key refuses.
     fn link_of(&self, effect: &Effect) -> Result<String, String> {
-        let Effect::SendInvitation {
-            org_id,
-            nonce,
-            secret_hash,
-            ..
-        } = effect
-        else {
-            return Ok(String::new());
+        let key = &self.settings.link_key;
+        let (secret, secret_hash) = match effect {
+            Effect::SendInvitation {
+                org_id,
+                nonce,
+                secret_hash,
+                ..
+            } => (key.secret(org_id, nonce), secret_hash),
+            Effect::SendPasswordReset {
+                org_id,
+                nonce,
+                secret_hash,
+                ..
+            } => (key.reset_secret(org_id, nonce), secret_hash),
+            _ => return Ok(String::new()),
         };
-        let secret = self.settings.link_key.secret(org_id, nonce);
         if warden_core::token::to_hex(&warden_core::token::hash_secret(&secret)) != *secret_hash {
             return Err(
-                "this server's link key differs from the one that made the invitation \
+                "this server's link key differs from the one that made the link \
                         (servers sharing a database must share --link-key-file)"
                     .to_string(),
             );
         }
-        Ok(self.invitation_url(&secret))
+        Ok(match effect {
+            Effect::SendPasswordReset { .. } => self.password_reset_url(&secret),
+            _ => self.invitation_url(&secret),
+        })
     }
 
     /// Delivers the due outbox items once; returns how many were delivered.
