@@ -18,6 +18,7 @@ mod invariants;
 mod invitations;
 mod openapi;
 mod operations;
+mod pages;
 mod persistence;
 mod platform;
 mod replicas;
