@@ -3,12 +3,16 @@
 //! request goes through. Handlers translate requests into service calls and service errors
 //! into problem documents; they hold no business rule.
 //!
+//! The pages behind emailed links (`pages.rs`) are plain routes beside the API, outside the
+//! OpenAPI document.
+//!
 //! Room for more: Kubernetes webhooks (`k8s/`), SCIM (`scim/`), SAML (`saml/`) and the web
 //! console (`console/`) get folders of their own beside `v1/`.
 
 pub mod error;
 pub mod extract;
 pub mod ops;
+pub mod pages;
 pub mod respond;
 pub mod serve;
 pub mod v1;
@@ -263,6 +267,7 @@ async fn method_not_allowed() -> Response {
 pub fn app(service: Arc<Service>) -> Router {
     build()
         .0
+        .merge(pages::router())
         .route_layer(middleware::from_fn_with_state(service.clone(), ops::record))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -294,8 +294,9 @@ async fn write_eml(dir: &Path, id: &str, message: &str) -> std::io::Result<()> {
 }
 
 impl Service {
-    /// The invitation link an effect's email carries (empty for other effects), made from
-    /// its nonce and checked against its hash: a server with another link key refuses.
+    /// The link an effect's email carries (an invitation's or a password reset's; empty for
+    /// other effects), made from its nonce and checked against its hash: a server with another
+    /// link key refuses.
     fn link_of(&self, effect: &Effect) -> Result<String, String> {
         let (secret, secret_hash, url): (String, &String, fn(&Service, &str) -> String) =
             match effect {
@@ -402,13 +403,10 @@ impl Service {
                 let backoff = 1_000i64
                     .saturating_mul(1i64 << attempts.min(12))
                     .min(MAX_BACKOFF_MS);
-                tracing::warn!(
-                    effect = %item.id,
-                    error = %e,
-                    retry_in_s = backoff / 1_000,
-                    "email delivery failed; will retry"
-                );
-                let _still_ours = self
+                // Recorded first, then logged: once the log says "will retry", the retry is
+                // scheduled and the claim released, so a crash right after it does not leave
+                // the item waiting for its claim to run out.
+                let recorded = self
                     .store
                     .outbox_failed(
                         &item.id,
@@ -416,7 +414,14 @@ impl Service {
                         &e.to_string(),
                         Timestamp(now().0.saturating_add(backoff)),
                     )
-                    .await?;
+                    .await;
+                tracing::warn!(
+                    effect = %item.id,
+                    error = %e,
+                    retry_in_s = backoff / 1_000,
+                    "email delivery failed; will retry"
+                );
+                let _still_ours = recorded?;
                 Ok(false)
             }
         }

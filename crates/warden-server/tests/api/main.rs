@@ -19,6 +19,7 @@ mod invariants;
 mod invitations;
 mod openapi;
 mod operations;
+mod pages;
 mod persistence;
 mod platform;
 mod replicas;

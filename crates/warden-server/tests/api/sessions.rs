@@ -500,3 +500,68 @@ async fn a_session_calls_the_api_as_its_user_and_changes_need_the_csrf_token() {
     })
     .await;
 }
+
+/// The reset email the mailer writes carries the link, whose secret resets the password once.
+#[tokio::test]
+async fn a_password_reset_email_carries_its_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("outbox");
+    let store = warden_store::Store::open_data_dir(dir.path())
+        .await
+        .unwrap();
+    let settings = warden_server::Settings {
+        mailer: Some(warden_server::service::Mailer::Directory(mail.clone())),
+        ..crate::common::settings()
+    };
+    let s = Server::start_on(store, None, settings).await;
+    s.service.spawn_background();
+    member(&s, "bea@example.com").await;
+    let (status, _) = call(
+        &s,
+        reqwest::Method::POST,
+        "/v1/password-resets",
+        "x=1",
+        None,
+        Some(json!({"email": "bea@example.com"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        found = crate::tokens::emails(&mail)
+            .into_iter()
+            .filter(|m| m.contains("Subject: Reset your Warden password"))
+            .collect();
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(found.len(), 1, "one reset email");
+    let message = &found[0];
+    assert!(message.contains("To: <bea@example.com>\r\n"), "{message}");
+    let public = s
+        .service
+        .settings()
+        .public_url
+        .trim_end_matches('/')
+        .to_string();
+    let prefix = format!("{public}/password-reset#wdn_rst_");
+    let link = message
+        .split_whitespace()
+        .find(|w| w.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no link in {message}"));
+    let complete = json!({"token": link, "new_password": "a brand new password"});
+    for want in [StatusCode::NO_CONTENT, StatusCode::GONE] {
+        let (status, _) = call(
+            &s,
+            reqwest::Method::POST,
+            "/v1/password-resets/complete",
+            "x=1",
+            None,
+            Some(complete.clone()),
+        )
+        .await;
+        assert_eq!(status, want);
+    }
+}

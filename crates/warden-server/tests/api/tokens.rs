@@ -79,7 +79,7 @@ async fn token_details_stay_out_of_the_audit_log() {
 }
 
 /// The `.eml` files in `dir`.
-fn emails(dir: &std::path::Path) -> Vec<String> {
+pub(crate) fn emails(dir: &std::path::Path) -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
             entries

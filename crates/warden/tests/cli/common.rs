@@ -141,11 +141,17 @@ impl Server {
     }
 
     /// A server whose database the options name (`--data-dir` or `--database-url`), logging
-    /// into `dir`.
+    /// into `dir`; on a free port unless the options name one (`--listen`).
     pub fn start_in(dir: TempDir, options: &[&str]) -> Server {
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let listen: &[&str] = if options.contains(&"--listen") {
+            &[]
+        } else {
+            &["--listen", "127.0.0.1:0"]
+        };
         let mut child = warden()
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("serve")
+            .args(listen)
             .args(options)
             // Defaults relative to the working directory (`./data/outbox` for the mail of a
             // server on a database URL) land in the temporary directory.
@@ -319,6 +325,41 @@ pub fn add_user(server: &Server, org: &str, email: &str, options: &[&str]) -> Ru
     ];
     args.extend_from_slice(options);
     server.run(&server.operator_token(), &args)
+}
+
+/// The link to `path` (`/invitations/accept`, `/password-reset`) in a message: the whole word.
+pub fn link_in(message: &str, path: &str) -> String {
+    let at = message
+        .find(&format!("{path}#"))
+        .unwrap_or_else(|| panic!("no {path} link in:\n{message}"));
+    let start = message[..at].rfind("http://").unwrap();
+    let end = message[at..]
+        .find(char::is_whitespace)
+        .map_or(message.len(), |n| at + n);
+    message[start..end].to_string()
+}
+
+/// Creates the group `ml-engineers` and the namespaces `ml` and `prod`, then `warden users
+/// invite`s `email` into `ml-engineers` with `ml=r:full,w:configmaps`, as `token`'s holder;
+/// the invitation as JSON (with its link).
+pub fn invite_with_access(server: &Server, token: &str, email: &str) -> Value {
+    server
+        .run(token, &["groups", "create", "ml-engineers"])
+        .ok();
+    for namespace in ["ml", "prod"] {
+        server.run(token, &["namespaces", "create", namespace]).ok();
+    }
+    let args = [
+        "--output=json",
+        "users",
+        "invite",
+        email,
+        "--group",
+        "ml-engineers",
+        "--namespace",
+        "ml=r:full,w:configmaps",
+    ];
+    server.run(token, &args).ok().json()
 }
 
 pub fn strings(value: &Value) -> Vec<String> {

@@ -4,7 +4,7 @@
 //! commit and the delivery, exactly once.
 //!
 //! Without aiosmtpd (or, for TLS, the `openssl` command) these tests print `SKIPPED` loudly and
-//! pass; with `CI=true` they fail.
+//! pass; with `CI=true` they fail. `browser.rs` uses this harness too.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::common::{add_user, create_org, Server};
+use crate::common::{add_user, create_org, invite_with_access, link_in, Server};
 
 const SINK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cli/smtp_sink.py");
 /// How long a message may take to arrive: the worker also polls the outbox every 5 s for
@@ -26,24 +26,19 @@ const PASSWORD: &str = "correct horse battery staple";
 /// How long an outbox item stays claimed by a worker (`LEASE_MS` of the server's outbox).
 const LEASE: Duration = Duration::from_secs(60);
 
-/// Whether the tools these tests need are installed; outside CI a missing one skips the test
-/// (loudly), with `CI=true` it fails it.
-fn tools_present(openssl: bool) -> bool {
-    let works = |program: &str, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let mut missing = Vec::new();
-    if !works("python3", &["-c", "import aiosmtpd"]) {
-        missing.push("the Python package aiosmtpd (pip install aiosmtpd==1.4.6)");
-    }
-    if openssl && !works("openssl", &["version"]) {
-        missing.push("the openssl command");
-    }
+/// Whether `program args` runs and succeeds.
+pub(crate) fn works(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// True when nothing is `missing`; otherwise skips `kind` of test (loudly) outside CI, and
+/// fails it with `CI=true`.
+pub(crate) fn nothing_missing(kind: &str, missing: &[&str]) -> bool {
     if missing.is_empty() {
         return true;
     }
@@ -51,12 +46,28 @@ fn tools_present(openssl: bool) -> bool {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{why} missing (CI=true, so this is a failure)");
     }
-    eprintln!("\n**********\nSKIPPED: an SMTP test needs {why}\n**********\n");
+    eprintln!("\n**********\nSKIPPED: {kind} needs {why}\n**********\n");
     false
 }
 
+/// The Python package the SMTP sink needs, if it is missing.
+pub(crate) fn missing_sink() -> Option<&'static str> {
+    (!works("python3", &["-c", "import aiosmtpd"]))
+        .then_some("the Python package aiosmtpd (pip install aiosmtpd==1.4.6)")
+}
+
+/// Whether the tools these tests need are installed; outside CI a missing one skips the test
+/// (loudly), with `CI=true` it fails it.
+fn tools_present(openssl: bool) -> bool {
+    let mut missing: Vec<&str> = missing_sink().into_iter().collect();
+    if openssl && !works("openssl", &["version"]) {
+        missing.push("the openssl command");
+    }
+    nothing_missing("an SMTP test", &missing)
+}
+
 /// A port nothing listens on (yet).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -65,13 +76,13 @@ fn free_port() -> u16 {
 }
 
 /// A running `smtp_sink.py`, killed when dropped; every message it accepted is a file in `dir`.
-struct Sink {
+pub(crate) struct Sink {
     child: Child,
     dir: TempDir,
 }
 
 impl Sink {
-    fn start(port: u16, options: &[&str]) -> Sink {
+    pub(crate) fn start(port: u16, options: &[&str]) -> Sink {
         let dir = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(dir.path().join("sink.log")).unwrap();
         let messages = dir.path().join("messages");
@@ -121,6 +132,23 @@ impl Sink {
             .collect()
     }
 
+    /// Waits for a message naming `needle`; returns it.
+    pub(crate) fn wait_naming(&self, needle: &str, server: &Server) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(found) = self.messages().into_iter().find(|m| m.contains(needle)) {
+                return found;
+            }
+            assert!(
+                start.elapsed() < ARRIVAL,
+                "no message naming {needle} after {ARRIVAL:?}\nserver log:\n{}\nsink log:\n{}",
+                server.log(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits for `count` messages; returns them.
     fn wait_for(&self, count: usize, server: &Server) -> Vec<String> {
         self.wait_within(count, server, ARRIVAL)
@@ -154,7 +182,7 @@ impl Drop for Sink {
 }
 
 /// The value of a message's first `name:` header.
-fn header<'a>(message: &'a str, name: &str) -> &'a str {
+pub(crate) fn header<'a>(message: &'a str, name: &str) -> &'a str {
     let head = message.split("\r\n\r\n").next().unwrap();
     head.split("\r\n")
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
@@ -169,7 +197,7 @@ fn naming<'a>(messages: &'a [String], needle: &str) -> &'a String {
 }
 
 /// `--smtp-*` options for a relay on 127.0.0.1:`port`.
-fn smtp_options(port: &str, security: &str) -> Vec<String> {
+pub(crate) fn smtp_options(port: &str, security: &str) -> Vec<String> {
     [
         "--smtp-host",
         "127.0.0.1",
@@ -184,7 +212,7 @@ fn smtp_options(port: &str, security: &str) -> Vec<String> {
     .to_vec()
 }
 
-fn strs(options: &[String]) -> Vec<&str> {
+pub(crate) fn strs(options: &[String]) -> Vec<&str> {
     options.iter().map(String::as_str).collect()
 }
 
@@ -313,6 +341,87 @@ fn an_email_committed_before_a_kill_9_is_delivered_once_after_the_restart() {
         "{messages:#?}\n{}",
         server.log()
     );
+}
+
+/// Options for a server on a port of its own whose `--public-url` names it (so its links
+/// outlive a restart), sending through a relay on `relay`; and that URL.
+pub(crate) fn public_server_options(relay: &str) -> (Vec<String>, String) {
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let mut options = smtp_options(relay, "none");
+    options.extend([
+        "--listen".to_string(),
+        format!("127.0.0.1:{port}"),
+        "--public-url".to_string(),
+        public.clone(),
+    ]);
+    (options, public)
+}
+
+/// An invitation committed while the relay is down, its server killed with SIGKILL before
+/// the delivery: after the restart the email arrives once, with the same link, which works.
+#[test]
+fn an_invitation_committed_before_a_kill_9_is_delivered_once_after_the_restart() {
+    if !tools_present(false) {
+        return;
+    }
+    let relay = free_port().to_string();
+    let (mut options, public) = public_server_options(&relay);
+    options.extend(["--log-format".to_string(), "json".to_string()]);
+    let server = Server::start_with(&strs(&options));
+    let data = server.data_dir();
+    let created = create_org(&server, "ada@example.com");
+    let ada = created["token"].as_str().unwrap();
+    let sent = invite_with_access(&server, ada, "bob@example.com");
+    let link = sent["link"].as_str().unwrap();
+    assert!(link.starts_with(&format!("{public}/invitations/accept#wdn_inv_")));
+    // Ada's token email and the invitation: both tried, both failed.
+    let start = Instant::now();
+    while failed_effects(&server.log()).len() < 2 {
+        assert!(start.elapsed() < ARRIVAL, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dir = server.kill9();
+
+    let sink = Sink::start(relay.parse().unwrap(), &[]);
+    let mut restart = vec!["--data-dir".to_string(), data.to_str().unwrap().to_string()];
+    restart.extend(options);
+    let server = Server::start_in(dir, &strs(&restart));
+    let messages = sink.wait_for(2, &server);
+    let invitation = naming(&messages, "You are invited");
+    assert_eq!(header(invitation, "To"), "<bob@example.com>");
+    assert_eq!(
+        header(invitation, "Subject"),
+        "You are invited to join Acme on Warden"
+    );
+    assert_eq!(link_in(invitation, "/invitations/accept"), link);
+    // Past the worker's next rounds, still one message per email.
+    std::thread::sleep(Duration::from_secs(7));
+    let messages = sink.messages();
+    let ids: BTreeSet<&str> = messages.iter().map(|m| header(m, "Message-ID")).collect();
+    assert_eq!((messages.len(), ids.len()), (2, 2), "{messages:#?}");
+    // The delivered link works, once, and gives exactly what was recorded.
+    let password = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(password.path(), format!("{PASSWORD}\n")).unwrap();
+    let accept = || {
+        let args = [
+            "invitations",
+            "accept",
+            link,
+            "--first-name",
+            "Bob",
+            "--password-file",
+            password.path().to_str().unwrap(),
+        ];
+        server.run("", &args)
+    };
+    accept().ok();
+    accept().fails_with("410 invitation_already_accepted");
+    let bob = server
+        .run(ada, &["users", "get", "bob@example.com", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(bob["groups"], serde_json::json!(["ml-engineers"]), "{bob}");
 }
 
 /// A CA, and a certificate it signed for 127.0.0.1 and localhost (rustls accepts no

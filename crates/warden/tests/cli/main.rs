@@ -11,6 +11,7 @@
 )]
 
 mod audit;
+mod browser;
 mod client;
 mod common;
 mod default_policies;
