@@ -19,7 +19,10 @@ pub struct SignIn {
     pub password: String,
     /// Organization id, when the email and password sign in to several.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(max_length = 6))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 6, max_length = 6, pattern = r"^[0-9a-f]{6}$")
+    )]
     pub organization: Option<String>,
 }
 
@@ -70,7 +73,10 @@ pub struct PasswordResetRequest {
     #[cfg_attr(feature = "openapi", schema(min_length = 3, max_length = 254))]
     pub email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(max_length = 6))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 6, max_length = 6, pattern = r"^[0-9a-f]{6}$")
+    )]
     pub organization: Option<String>,
 }
 

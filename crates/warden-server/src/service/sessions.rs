@@ -139,6 +139,7 @@ impl Service {
         organization: Option<&str>,
         address: Option<IpAddr>,
     ) -> Result<SignedIn, ServiceError> {
+        check_lookup(email, organization)?;
         let limit = self.settings.sign_in_limit;
         let email_key = email.trim().to_lowercase();
         let ip = address.map_or_else(|| "-".to_string(), |a| a.to_string());
@@ -328,6 +329,7 @@ impl Service {
         email: &str,
         organization: Option<&str>,
     ) -> Result<(), ServiceError> {
+        check_lookup(email, organization)?;
         let at = now();
         for compiled in self.organizations() {
             let state = compiled.state();
@@ -442,4 +444,26 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// An email and an optional organization id as sign-in and reset requests name them: checked
+/// before anything is looked up, so a malformed request is refused as such (422) rather than
+/// answered as a wrong password or an accepted reset.
+fn check_lookup(email: &str, organization: Option<&str>) -> Result<(), DomainError> {
+    let length = email.trim().chars().count();
+    if !(3..=254).contains(&length) {
+        return Err(DomainError::invalid(
+            "email",
+            "an email address has 3 to 254 characters",
+        ));
+    }
+    if let Some(org) = organization {
+        if !warden_core::command::is_org_id(org) {
+            return Err(DomainError::invalid(
+                "organization",
+                "an organization id is six hexadecimal digits (e.g. a1b2c3)",
+            ));
+        }
+    }
+    Ok(())
 }

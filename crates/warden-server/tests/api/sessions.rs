@@ -565,3 +565,40 @@ async fn a_password_reset_email_carries_its_link() {
         assert_eq!(status, want);
     }
 }
+
+/// A malformed email or organization id is refused as such, never answered as a wrong
+/// password or an accepted reset (found by schemathesis: a 7-character organization got 202).
+#[tokio::test]
+async fn malformed_sign_in_and_reset_requests_are_refused_as_such() {
+    let s = Server::start().await;
+    for (path, body) in [
+        (
+            "/v1/password-resets",
+            json!({"email": "a@b.c", "organization": "0000000"}),
+        ),
+        ("/v1/password-resets", json!({"email": "a@"})),
+        (
+            "/v1/password-resets",
+            json!({"email": format!("{}@b.c", "a".repeat(260))}),
+        ),
+        (
+            "/v1/sessions",
+            json!({"email": "a@b.c", "password": "p", "organization": "zzzzzz"}),
+        ),
+    ] {
+        let (status, problem) = call(
+            &s,
+            reqwest::Method::POST,
+            path,
+            "x=1",
+            None,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            (status.as_u16(), problem["code"].as_str()),
+            (422, Some("invalid_field")),
+            "{path} {body}"
+        );
+    }
+}
