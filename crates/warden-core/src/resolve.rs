@@ -198,6 +198,31 @@ pub fn acting_principal(state: &OrgState, key: &str) -> Option<PrincipalId> {
         .then_some(PrincipalId::ServiceAccount(id))
 }
 
+/// A service account, by id or name (names without regard to case).
+pub fn service_account<'a>(
+    state: &'a OrgState,
+    key: &str,
+) -> Result<&'a ServiceAccount, DomainError> {
+    let lower = key.to_lowercase();
+    state
+        .service_accounts
+        .get(&ServiceAccountId::from(key.to_string()))
+        .or_else(|| {
+            state
+                .service_accounts
+                .values()
+                .find(|a| a.name.to_lowercase() == lower)
+        })
+        .ok_or_else(|| DomainError::NotFound {
+            kind: "service_account",
+            id: crate::error::cut(key),
+            did_you_mean: crate::suggest::closest(
+                key,
+                state.service_accounts.values().map(|a| a.name.as_str()),
+            ),
+        })
+}
+
 /// An invitation, by id, or by email (that address's latest invitation).
 pub fn invitation<'a>(state: &'a OrgState, key: &str) -> Result<&'a Invitation, DomainError> {
     state

@@ -194,6 +194,50 @@ impl Apply<'_> {
         self.record_delete(before);
     }
 
+    pub(super) fn put_service_account(&mut self, account: ServiceAccount) {
+        let before = self
+            .state
+            .service_accounts
+            .insert(account.id.clone(), account.clone());
+        self.record(
+            before.map(Entity::ServiceAccount),
+            Entity::ServiceAccount(account),
+        );
+    }
+
+    /// Removes a service account and, first, its tokens and the rules naming it.
+    pub(super) fn remove_service_account(&mut self, id: &ServiceAccountId) {
+        let owned: Vec<TokenId> = self
+            .state
+            .tokens
+            .values()
+            .filter(|t| t.owner == PrincipalId::ServiceAccount(id.clone()))
+            .map(|t| t.id.clone())
+            .collect();
+        for token in owned {
+            self.delete_token(&token);
+        }
+        let me = PrincipalRef::ServiceAccount(id.clone());
+        let naming: Vec<AccessPolicy> = self
+            .state
+            .policies
+            .values()
+            .filter(|p| p.rules.iter().any(|r| r.principal == me))
+            .cloned()
+            .collect();
+        for mut policy in naming {
+            policy.rules.retain(|r| r.principal != me);
+            policy.updated_at = self.now;
+            self.put_policy(policy);
+        }
+        let before = self
+            .state
+            .service_accounts
+            .remove(id)
+            .map(Entity::ServiceAccount);
+        self.record_delete(before);
+    }
+
     pub(super) fn put_group(&mut self, group: Group) {
         let before = self.state.groups.insert(group.id.clone(), group.clone());
         self.record(before.map(Entity::Group), Entity::Group(group));

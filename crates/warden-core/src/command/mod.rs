@@ -19,6 +19,7 @@ mod invitations;
 mod namespaces;
 mod organization;
 mod policies;
+mod service_accounts;
 mod tokens;
 mod users;
 
@@ -34,6 +35,7 @@ pub use self::invitations::{InvitationCommand, InvitationLink, Offer};
 pub use self::namespaces::NamespaceCommand;
 pub use self::organization::{is_org_id, new_organization, FirstUser, OrganizationCommand};
 pub use self::policies::{catalog_difference, CatalogDifference, PolicyCommand, RuleInput};
+pub use self::service_accounts::ServiceAccountCommand;
 pub use self::tokens::{TokenCommand, TokenLifetime};
 pub use self::users::UserCommand;
 use crate::catalog::Catalog;
@@ -104,6 +106,7 @@ pub enum Command {
     Cluster(ClusterCommand),
     Token(TokenCommand),
     Invitation(InvitationCommand),
+    ServiceAccount(ServiceAccountCommand),
 }
 
 /// What every area's command enum provides.
@@ -131,6 +134,7 @@ macro_rules! dispatch {
             Command::Cluster($c) => $body,
             Command::Token($c) => $body,
             Command::Invitation($c) => $body,
+            Command::ServiceAccount($c) => $body,
         }
     };
 }
@@ -189,7 +193,8 @@ command_from!(
     NamespaceCommand => Namespace,
     ClusterCommand => Cluster,
     TokenCommand => Token,
-    InvitationCommand => Invitation
+    InvitationCommand => Invitation,
+    ServiceAccountCommand => ServiceAccount
 );
 
 /// A side effect a command asks for, to happen after its commit: written to the outbox in

@@ -124,6 +124,8 @@ error_codes! {
     UnknownNamespace = ("unknown_namespace", 422, "Unknown namespace"),
     /// Only a default policy can be reset to the catalog's roles.
     NotADefaultPolicy = ("not_a_default_policy", 409, "Not a default policy"),
+    /// A service account the platform manages itself.
+    SystemManaged = ("system_managed", 409, "Managed by the platform"),
     /// A default policy must keep the rule naming its legacy group.
     DefaultPolicyGroupRequired = ("default_policy_group_required", 422, "Default policy must keep its group"),
     /// Too many failed authentications from the client's address; `Retry-After` says when

@@ -77,6 +77,8 @@ pub enum DomainError {
     DefaultPolicyProtected(String),
     #[error("policy `{0}` is not a default policy: only the five default policies (admin, write, read, metrics, billing_viewer) have catalog roles to reset to")]
     NotADefaultPolicy(String),
+    #[error("service account `{0}` is managed by the platform and cannot be changed or deleted")]
+    SystemManaged(String),
     #[error("default policy `{policy}` must keep a rule for its group `{group}`; only other principals may be added or removed")]
     DefaultPolicyGroupRequired { policy: String, group: String },
     #[error("group `{group}` is named by access policies [{policies}]; remove those rules first")]
@@ -133,6 +135,7 @@ impl ErrorCode for DomainError {
             DomainError::LegacyGroupProtected(_) => Code::LegacyGroupProtected,
             DomainError::DefaultPolicyProtected(_) => Code::DefaultPolicyProtected,
             DomainError::NotADefaultPolicy(_) => Code::NotADefaultPolicy,
+            DomainError::SystemManaged(_) => Code::SystemManaged,
             DomainError::DefaultPolicyGroupRequired { .. } => Code::DefaultPolicyGroupRequired,
             DomainError::GroupInUse { .. } => Code::GroupInUse,
             DomainError::ReservedNamespacePermission(_) => Code::ReservedNamespacePermission,

@@ -19,5 +19,6 @@ mod patching;
 mod policies;
 mod principals;
 mod properties;
+mod service_accounts;
 mod time;
 mod tokens;
