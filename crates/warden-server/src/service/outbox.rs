@@ -314,11 +314,16 @@ impl Service {
                     org_id,
                     nonce,
                     secret_hash,
+                    welcome,
                     ..
                 } => (
                     self.settings.link_key.reset_secret(org_id, nonce),
                     secret_hash,
-                    Service::password_reset_url,
+                    if *welcome {
+                        Service::first_password_url
+                    } else {
+                        Service::password_reset_url
+                    },
                 ),
                 _ => return Ok(String::new()),
             };

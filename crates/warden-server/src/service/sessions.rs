@@ -314,6 +314,15 @@ impl Service {
             .await?)
     }
 
+    /// The URL of a first admin's "set your password" link: the reset page, told (`?first`)
+    /// to word itself for a first password.
+    pub fn first_password_url(&self, secret: &str) -> String {
+        format!(
+            "{}/password-reset?first#{secret}",
+            self.settings.public_url.trim_end_matches('/')
+        )
+    }
+
     /// The URL of a password reset link.
     pub fn password_reset_url(&self, secret: &str) -> String {
         format!(

@@ -4,7 +4,10 @@
 Reads one JSON object on standard input, prints one JSON object of what the pages showed:
 
     {"form": {"kind": "accept" | "reset", "link": URL, "password": P, "short_password": S,
-              "first_name": F, "last_name": L},      # optional: fill in and submit a page
+              "first_name": F, "last_name": L,
+              "button": B},                          # optional: fill in and submit a page
+                                                     # (B: the submit button's name, if not
+                                                     # the page's usual one)
      "then_open": [URL | {"link": URL, "password": P}, ...]}
                  # optional: open each link afterwards (with a password: submit it too, for the
                  # reset page, which only learns from its submission that a link is used)
@@ -145,7 +148,7 @@ def submit_form(page, form, watch, shots):
     out = {"opened": seen}
     if seen["view"] != "form-view":
         return out
-    button = "Join" if kind == "accept" else "Set the new password"
+    button = form.get("button") or ("Join" if kind == "accept" else "Set the new password")
     if kind == "accept":
         page.get_by_label("First name", exact=True).fill(form["first_name"])
         page.get_by_label("Last name", exact=True).fill(form["last_name"])

@@ -349,3 +349,59 @@ fn a_password_is_reset_in_a_browser() {
     let (status, refused) = sign_in(&server, org, "bob@example.com", OLD_PASSWORD);
     assert_eq!((status, &refused["code"]), (401, &json!("unauthenticated")));
 }
+
+/// An organization created with `--invite`: its first admin gets an email, opens the link,
+/// is asked for a *first* password (not a new one), sets it and signs in.
+#[test]
+fn a_first_admin_invited_by_email_sets_a_password_in_a_browser() {
+    if !tools_present() {
+        return;
+    }
+    let (sink, server, public) = start();
+    let created = server
+        .run(
+            &server.operator_token(),
+            &[
+                "--output=json",
+                "org",
+                "create",
+                "--name",
+                "Initech",
+                "--email",
+                "peter@initech.example",
+                "--invite",
+            ],
+        )
+        .ok()
+        .json();
+    let org = created["organization_id"].as_str().unwrap();
+    assert!(created.get("token").is_none(), "{created}");
+    let email = sink.wait_naming("Subject: Your organization Initech is ready", &server);
+    assert_eq!(header(&email, "To"), "<peter@initech.example>");
+    let link = link_in(&email, "/password-reset");
+    assert!(
+        link.starts_with(&format!("{public}/password-reset?first#wdn_rst_")),
+        "{link}"
+    );
+    // No password yet: nothing signs in.
+    assert_eq!(
+        sign_in(&server, org, "peter@initech.example", NEW_PASSWORD).0,
+        401
+    );
+    let out = drive(&json!({
+        "form": {"kind": "reset", "link": link, "password": NEW_PASSWORD,
+                 "short_password": "short", "button": "Set the password"},
+    }));
+    let form = &out["form"];
+    assert_eq!(form["opened"]["view"], "form-view", "{out:#}");
+    assert_eq!(form["opened"]["heading"], "Choose your password", "{out:#}");
+    assert_eq!(
+        form["opened"]["url"],
+        format!("{public}/password-reset?first"),
+        "the secret left the address bar: {out:#}"
+    );
+    assert_eq!(form["done_heading"], "Your password is set", "{out:#}");
+    let (status, session) = sign_in(&server, org, "peter@initech.example", NEW_PASSWORD);
+    assert_eq!(status, 201, "{session}");
+    assert_eq!(session["user"]["is_default_admin"], true, "{session}");
+}

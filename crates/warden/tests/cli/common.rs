@@ -327,10 +327,12 @@ pub fn add_user(server: &Server, org: &str, email: &str, options: &[&str]) -> Ru
     server.run(&server.operator_token(), &args)
 }
 
-/// The link to `path` (`/invitations/accept`, `/password-reset`) in a message: the whole word.
+/// The link to `path` (`/invitations/accept`, `/password-reset`, with or without a query) in a
+/// message: the whole word.
 pub fn link_in(message: &str, path: &str) -> String {
     let at = message
         .find(&format!("{path}#"))
+        .or_else(|| message.find(&format!("{path}?")))
         .unwrap_or_else(|| panic!("no {path} link in:\n{message}"));
     let start = message[..at].rfind("http://").unwrap();
     let end = message[at..]

@@ -546,7 +546,7 @@ fn org_create_invite_emails_the_first_admin_instead_of_printing_a_token() {
         "Your organization Initech is ready",
     );
     assert!(email.contains("To: <peter@initech.example>"), "{email}");
-    assert!(email.contains("/password-reset#wdn_rst_"), "{email}");
+    assert!(email.contains("/password-reset?first#wdn_rst_"), "{email}");
     // A token's lifetime or printing it make no sense with --invite.
     for extra in [["--print-token", ""], ["--token-expires-in", "1h"]] {
         let mut args = vec![

@@ -214,7 +214,22 @@
     });
   }
 
+  // An organization's first admin, invited by email (`?first` in the link), chooses a first
+  // password rather than a new one: the same call, other words.
+  function firstPassword() {
+    text("form-title", "Choose your password");
+    text("form-intro", "You are the first administrator of this organization. Choose the " +
+      "password you will sign in with, together with your email address.");
+    text("submit", "Set the password");
+    text("done-title", "Your password is set");
+    text("done-message", "Sign in with your email address and this password.");
+    document.title = "Choose your password · Warden";
+  }
+
   function resetPage(secret) {
+    if (new URLSearchParams(window.location.search).has("first")) {
+      firstPassword();
+    }
     show("form-view");
     $("password").focus();
     onSubmit(
