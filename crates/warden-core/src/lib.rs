@@ -13,6 +13,7 @@ pub mod command;
 pub mod domain;
 pub mod engine;
 pub mod error;
+mod invitation;
 mod named_map;
 pub mod packed;
 pub mod resolve;

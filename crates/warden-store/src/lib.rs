@@ -30,6 +30,7 @@ mod migrate;
 mod outbox;
 mod platform;
 mod sessions;
+mod url;
 
 use std::path::Path;
 
@@ -49,6 +50,8 @@ pub use crate::error::StoreError;
 pub use crate::outbox::OutboxItem;
 pub use crate::platform::{Operator, OperatorToken};
 pub use crate::sessions::{NewPasswordReset, PasswordReset, Session};
+pub use crate::url::redact_url;
+use crate::url::{percent_encode, sqlite_in_memory, sqlite_url_creating};
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -252,125 +255,6 @@ impl Store {
         audit::append(&mut tx, org, &audit).await?;
         tx.commit().await?;
         Ok(new_revision)
-    }
-
-    /// The password hash of a user of `org`, if they have one.
-    pub async fn password_hash(
-        &self,
-        org: &OrgId,
-        user: &warden_core::UserId,
-    ) -> Result<Option<String>, StoreError> {
-        credentials::get(&self.pool, org, user).await
-    }
-
-    /// Starts a console session.
-    pub async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
-        sessions::insert(&self.pool, session).await
-    }
-
-    /// The session whose cookie secret has this SHA-256 (hex).
-    pub async fn session(&self, secret_hash: &str) -> Result<Option<Session>, StoreError> {
-        sessions::get(&self.pool, secret_hash).await
-    }
-
-    /// Records a session's use.
-    pub async fn touch_session(&self, secret_hash: &str, at: Timestamp) -> Result<(), StoreError> {
-        sessions::touch(&self.pool, secret_hash, at).await
-    }
-
-    /// Ends a session (sign-out, or found expired).
-    pub async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
-        sessions::delete(&self.pool, secret_hash).await
-    }
-
-    /// Ends every session of a user but `keep`; returns how many ended.
-    pub async fn delete_sessions_of(
-        &self,
-        org: &OrgId,
-        user: &warden_core::UserId,
-        keep: Option<&str>,
-    ) -> Result<u64, StoreError> {
-        sessions::delete_of_user(&self.pool, org, user, keep).await
-    }
-
-    /// Sets a user's password and ends their other sessions (`keep`), in one transaction.
-    pub async fn change_password(
-        &self,
-        org: &OrgId,
-        user: &warden_core::UserId,
-        password_hash: &str,
-        at: Timestamp,
-        keep: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        credentials::set(&mut tx, org, user, password_hash, at).await?;
-        sqlx::query(
-            "DELETE FROM sessions WHERE org_id = $1 AND user_id = $2 AND secret_hash <> $3",
-        )
-        .bind(org.as_str())
-        .bind(user.as_str())
-        .bind(keep.unwrap_or(""))
-        .run(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Records a password reset and the outbox item emailing its link, in one transaction.
-    pub async fn insert_password_reset(
-        &self,
-        secret_hash: &str,
-        reset: &PasswordReset,
-        at: Timestamp,
-        email: &OutboxItem,
-    ) -> Result<(), StoreError> {
-        sessions::insert_reset(&self.pool, secret_hash, reset, at, email).await
-    }
-
-    /// The password reset whose link secret has this SHA-256 (hex).
-    pub async fn password_reset(
-        &self,
-        secret_hash: &str,
-    ) -> Result<Option<PasswordReset>, StoreError> {
-        sessions::get_reset(&self.pool, secret_hash).await
-    }
-
-    /// Uses a reset once: the new password, every session ended. `false` if already used.
-    pub async fn complete_password_reset(
-        &self,
-        secret_hash: &str,
-        reset: &PasswordReset,
-        password_hash: &str,
-        at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        sessions::complete_reset(&self.pool, secret_hash, reset, password_hash, at).await
-    }
-
-    /// Creates a platform operator with its first token, recording `event` (of the
-    /// platform's audit trail) in the same transaction. With `only_first`, does nothing and
-    /// returns `false` when an operator exists (the bootstrap runs once).
-    pub async fn create_operator(
-        &self,
-        operator: &Operator,
-        token: &OperatorToken,
-        event: &AuditEvent,
-        only_first: bool,
-    ) -> Result<bool, StoreError> {
-        platform::create(&self.pool, operator, token, event, only_first).await
-    }
-
-    /// The operator holding the token with this SHA-256 (hex), with the token's id and
-    /// expiry.
-    pub async fn operator_of_token(
-        &self,
-        secret_hash_hex: &str,
-    ) -> Result<Option<(Operator, String, Option<Timestamp>)>, StoreError> {
-        platform::by_token(&self.pool, secret_hash_hex).await
-    }
-
-    /// Every platform operator, oldest first.
-    pub async fn operators(&self) -> Result<Vec<Operator>, StoreError> {
-        platform::list(&self.pool).await
     }
 
     /// The organization as last committed, or `None` if it does not exist.
@@ -588,72 +472,6 @@ async fn write_commit(
     Ok(())
 }
 
-/// A database URL fit for messages and logs: the password of `scheme://user:password@host`
-/// and any `password=` query parameter are masked.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => authority.to_string(),
-        },
-        None => authority.to_string(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let params: Vec<String> = query
-                .split('&')
-                .map(|p| match p.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                    _ => p.to_string(),
-                })
-                .collect();
-            format!("{path}?{}", params.join("&"))
-        }
-        None => tail.to_string(),
-    };
-    format!("{scheme}://{authority}{tail}")
-}
-
-fn sqlite_params(url: &str) -> impl Iterator<Item = &str> {
-    url.split_once('?')
-        .map_or("", |(_, params)| params)
-        .split('&')
-}
-
-fn sqlite_in_memory(url: &str) -> bool {
-    let path = url.split_once('?').map_or(url, |(path, _)| path);
-    path.ends_with(":memory:") || sqlite_params(url).any(|p| p == "mode=memory")
-}
-
-/// A SQLite URL that creates the file if missing, unless the caller chose a mode.
-fn sqlite_url_creating(url: &str) -> String {
-    if sqlite_in_memory(url) || sqlite_params(url).any(|p| p.starts_with("mode=")) {
-        url.to_string()
-    } else if url.contains('?') {
-        format!("{url}&mode=rwc")
-    } else {
-        format!("{url}?mode=rwc")
-    }
-}
-
-/// Percent-encodes a path for a `sqlite://` URL (sqlx decodes it back).
-fn percent_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -662,34 +480,7 @@ mod tests {
     use sqlx::Row;
 
     #[test]
-    fn passwords_are_masked() {
-        assert_eq!(
-            redact_url("postgres://warden:s3cret@db:5432/warden?sslmode=disable"),
-            "postgres://warden:***@db:5432/warden?sslmode=disable"
-        );
-        assert_eq!(
-            redact_url("postgres://db/warden?user=w&password=s3cret"),
-            "postgres://db/warden?user=w&password=***"
-        );
-        assert_eq!(redact_url("postgres://db/warden"), "postgres://db/warden");
-        assert_eq!(redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
-    }
-
-    #[test]
-    fn sqlite_urls() {
-        assert_eq!(
-            sqlite_url_creating("sqlite://a.db"),
-            "sqlite://a.db?mode=rwc"
-        );
-        assert_eq!(
-            sqlite_url_creating("sqlite://a.db?cache=shared"),
-            "sqlite://a.db?cache=shared&mode=rwc"
-        );
-        assert_eq!(
-            sqlite_url_creating("sqlite://a.db?mode=ro"),
-            "sqlite://a.db?mode=ro"
-        );
-        assert_eq!(percent_encode(b"/tmp/a b?#%.db"), "/tmp/a%20b%3F%23%25.db");
+    fn backends_by_url() {
         assert!(Backend::of_url("mysql://x").is_err());
         assert_eq!(
             Backend::of_url("postgresql://x").unwrap(),

@@ -130,3 +130,33 @@ pub(crate) async fn list(pool: &AnyPool) -> Result<Vec<Operator>, StoreError> {
     let rows = sqlx::query(&sql).all(pool).await?;
     rows.iter().map(operator).collect()
 }
+
+/// The platform's part of the store: operators and their tokens.
+impl crate::Store {
+    /// Creates a platform operator with its first token, recording `event` (of the
+    /// platform's audit trail) in the same transaction. With `only_first`, does nothing and
+    /// returns `false` when an operator exists (the bootstrap runs once).
+    pub async fn create_operator(
+        &self,
+        operator: &Operator,
+        token: &OperatorToken,
+        event: &AuditEvent,
+        only_first: bool,
+    ) -> Result<bool, StoreError> {
+        create(&self.pool, operator, token, event, only_first).await
+    }
+
+    /// The operator holding the token with this SHA-256 (hex), with the token's id and
+    /// expiry.
+    pub async fn operator_of_token(
+        &self,
+        secret_hash_hex: &str,
+    ) -> Result<Option<(Operator, String, Option<Timestamp>)>, StoreError> {
+        by_token(&self.pool, secret_hash_hex).await
+    }
+
+    /// Every platform operator, oldest first.
+    pub async fn operators(&self) -> Result<Vec<Operator>, StoreError> {
+        list(&self.pool).await
+    }
+}

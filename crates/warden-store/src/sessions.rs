@@ -221,3 +221,98 @@ pub(crate) async fn complete_reset(
     tx.commit().await?;
     Ok(true)
 }
+
+/// Sign-in's part of the store: passwords, sessions and password resets.
+impl crate::Store {
+    /// The password hash of a user of `org`, if they have one.
+    pub async fn password_hash(
+        &self,
+        org: &OrgId,
+        user: &warden_core::UserId,
+    ) -> Result<Option<String>, StoreError> {
+        crate::credentials::get(&self.pool, org, user).await
+    }
+
+    /// Starts a console session.
+    pub async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
+        insert(&self.pool, session).await
+    }
+
+    /// The session whose cookie secret has this SHA-256 (hex).
+    pub async fn session(&self, secret_hash: &str) -> Result<Option<Session>, StoreError> {
+        get(&self.pool, secret_hash).await
+    }
+
+    /// Records a session's use.
+    pub async fn touch_session(&self, secret_hash: &str, at: Timestamp) -> Result<(), StoreError> {
+        touch(&self.pool, secret_hash, at).await
+    }
+
+    /// Ends a session (sign-out, or found expired).
+    pub async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
+        delete(&self.pool, secret_hash).await
+    }
+
+    /// Ends every session of a user but `keep`; returns how many ended.
+    pub async fn delete_sessions_of(
+        &self,
+        org: &OrgId,
+        user: &warden_core::UserId,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        delete_of_user(&self.pool, org, user, keep).await
+    }
+
+    /// Sets a user's password and ends their other sessions (`keep`), in one transaction.
+    pub async fn change_password(
+        &self,
+        org: &OrgId,
+        user: &warden_core::UserId,
+        password_hash: &str,
+        at: Timestamp,
+        keep: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        crate::credentials::set(&mut tx, org, user, password_hash, at).await?;
+        sqlx::query(
+            "DELETE FROM sessions WHERE org_id = $1 AND user_id = $2 AND secret_hash <> $3",
+        )
+        .bind(org.as_str())
+        .bind(user.as_str())
+        .bind(keep.unwrap_or(""))
+        .run(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a password reset and the outbox item emailing its link, in one transaction.
+    pub async fn insert_password_reset(
+        &self,
+        secret_hash: &str,
+        reset: &PasswordReset,
+        at: Timestamp,
+        email: &OutboxItem,
+    ) -> Result<(), StoreError> {
+        insert_reset(&self.pool, secret_hash, reset, at, email).await
+    }
+
+    /// The password reset whose link secret has this SHA-256 (hex).
+    pub async fn password_reset(
+        &self,
+        secret_hash: &str,
+    ) -> Result<Option<PasswordReset>, StoreError> {
+        get_reset(&self.pool, secret_hash).await
+    }
+
+    /// Uses a reset once: the new password, every session ended. `false` if already used.
+    pub async fn complete_password_reset(
+        &self,
+        secret_hash: &str,
+        reset: &PasswordReset,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        complete_reset(&self.pool, secret_hash, reset, password_hash, at).await
+    }
+}
