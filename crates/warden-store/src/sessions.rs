@@ -148,23 +148,11 @@ pub(crate) async fn put_reset(
 
 pub(crate) async fn insert_reset(
     pool: &AnyPool,
-    secret_hash: &str,
-    reset: &PasswordReset,
-    at: Timestamp,
+    new: &NewPasswordReset,
     email: &OutboxItem,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO password_resets (secret_hash, org_id, user_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(secret_hash)
-    .bind(reset.org.as_str())
-    .bind(reset.user.as_str())
-    .bind(at.0)
-    .bind(reset.expires_at.0)
-    .run(&mut *tx)
-    .await?;
+    put_reset(&mut tx, new).await?;
     crate::outbox::insert(&mut tx, email).await?;
     tx.commit().await?;
     Ok(())
@@ -289,12 +277,10 @@ impl crate::Store {
     /// Records a password reset and the outbox item emailing its link, in one transaction.
     pub async fn insert_password_reset(
         &self,
-        secret_hash: &str,
-        reset: &PasswordReset,
-        at: Timestamp,
+        new: &NewPasswordReset,
         email: &OutboxItem,
     ) -> Result<(), StoreError> {
-        insert_reset(&self.pool, secret_hash, reset, at, email).await
+        insert_reset(&self.pool, new, email).await
     }
 
     /// The password reset whose link secret has this SHA-256 (hex).

@@ -498,7 +498,9 @@ impl Service {
                     outbox.extend(more_outbox);
                 }
                 None => {
-                    let (reset, item) = self.welcome(created.state(), ctx.now());
+                    let (reset, item) = self
+                        .welcome(created.state(), ctx.now())
+                        .ok_or_else(|| ServiceError::Internal("no default admin".to_string()))?;
                     resets.push(reset);
                     outbox.push(item);
                 }

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
-use warden_core::{token, DomainError, Effect, OrgId, OrgState, Timestamp, UserId, UserStatus};
+use warden_core::{
+    token, DomainError, Effect, OrgId, OrgState, Timestamp, User, UserId, UserStatus,
+};
 use warden_store::{NewPasswordReset, OutboxItem, PasswordReset, Session};
 
 use super::context::{new_id, now, random_base32};
@@ -351,30 +353,9 @@ impl Service {
             if user.status != UserStatus::Active {
                 continue;
             }
-            let nonce = random_base32(26);
-            let secret = self.settings.link_key.reset_secret(&state.org.id, &nonce);
-            let secret_hash = token::to_hex(&token::hash_secret(&secret));
-            let expires_at =
-                Timestamp(at.0.saturating_add(millis(self.settings.sessions.reset_ttl)));
-            let effect = Effect::SendPasswordReset {
-                org_id: state.org.id.clone(),
-                org_name: state.org.name.clone(),
-                email: user.email.to_string(),
-                nonce,
-                secret_hash: secret_hash.clone(),
-                expires_at,
-                welcome: false,
-            };
-            let item = OutboxItem::new(new_id("eff"), state.org.id.clone(), effect, at);
-            let reset = PasswordReset {
-                org: state.org.id.clone(),
-                user: user.id.clone(),
-                expires_at,
-                used_at: None,
-            };
-            self.store
-                .insert_password_reset(&secret_hash, &reset, at, &item)
-                .await?;
+            let ttl = self.settings.sessions.reset_ttl;
+            let (reset, item) = self.reset_link(state, user, ttl, false, at);
+            self.store.insert_password_reset(&reset, &item).await?;
             self.outbox_ready.notify_one();
         }
         Ok(())
@@ -382,37 +363,45 @@ impl Service {
 
     /// The first admin's "set your password" link of an organization created by email: the
     /// reset row and the welcome email, for the commit creating the organization. The link
-    /// lives as long as an invitation's.
+    /// lives as long as an invitation's. `None` if the state has no default admin.
     pub(super) fn welcome(
         &self,
         state: &OrgState,
         at: Timestamp,
+    ) -> Option<(NewPasswordReset, OutboxItem)> {
+        let admin = state.users.get(&state.org.default_admin)?;
+        Some(self.reset_link(state, admin, self.settings.invitation_ttl, true, at))
+    }
+
+    /// A password link for `user`, valid `ttl` from `at`, and the email carrying it (made from
+    /// a nonce with the link key, like an invitation's: only its hash is stored).
+    fn reset_link(
+        &self,
+        state: &OrgState,
+        user: &User,
+        ttl: Duration,
+        welcome: bool,
+        at: Timestamp,
     ) -> (NewPasswordReset, OutboxItem) {
-        let admin = &state.org.default_admin;
-        let email = state
-            .users
-            .get(admin)
-            .map(|u| u.email.to_string())
-            .unwrap_or_default();
         let nonce = random_base32(26);
         let secret = self.settings.link_key.reset_secret(&state.org.id, &nonce);
         let secret_hash = token::to_hex(&token::hash_secret(&secret));
-        let expires_at = Timestamp(at.0.saturating_add(millis(self.settings.invitation_ttl)));
+        let expires_at = Timestamp(at.0.saturating_add(millis(ttl)));
         let effect = Effect::SendPasswordReset {
             org_id: state.org.id.clone(),
             org_name: state.org.name.clone(),
-            email,
+            email: user.email.to_string(),
             nonce,
             secret_hash: secret_hash.clone(),
             expires_at,
-            welcome: true,
+            welcome,
         };
         let item = OutboxItem::new(new_id("eff"), state.org.id.clone(), effect, at);
         let reset = NewPasswordReset {
             secret_hash,
             reset: PasswordReset {
                 org: state.org.id.clone(),
-                user: admin.clone(),
+                user: user.id.clone(),
                 expires_at,
                 used_at: None,
             },
@@ -459,13 +448,7 @@ impl Service {
 /// before anything is looked up, so a malformed request is refused as such (422) rather than
 /// answered as a wrong password or an accepted reset.
 fn check_lookup(email: &str, organization: Option<&str>) -> Result<(), DomainError> {
-    let length = email.trim().chars().count();
-    if !(3..=254).contains(&length) {
-        return Err(DomainError::invalid(
-            "email",
-            "an email address has 3 to 254 characters",
-        ));
-    }
+    warden_core::validate::email("email", email)?;
     if let Some(org) = organization {
         if !warden_core::command::is_org_id(org) {
             return Err(DomainError::invalid(

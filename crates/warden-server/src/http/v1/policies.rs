@@ -77,6 +77,16 @@ fn rule_inputs(rules: Vec<m::RuleInput>) -> Vec<RuleInput> {
         .collect()
 }
 
+/// `PUT` of a policy, by an admin or an operator alike.
+fn replace_command(key: String, body: m::PolicyInput) -> PolicyCommand {
+    PolicyCommand::Replace {
+        policy: Key(key),
+        name: body.name,
+        description: body.description,
+        rules: rule_inputs(body.rules),
+    }
+}
+
 async fn policy_write(
     s: &Arc<Service>,
     caller: &Caller,
@@ -156,12 +166,7 @@ async fn replace_policy(
     Path(key): Path<String>,
     Json(body): Json<m::PolicyInput>,
 ) -> Answer {
-    let command = PolicyCommand::Replace {
-        policy: Key(key),
-        name: body.name,
-        description: body.description,
-        rules: rule_inputs(body.rules),
-    };
+    let command = replace_command(key, body);
     policy_write(&s, &caller, StatusCode::OK, command.into()).await
 }
 
@@ -230,12 +235,7 @@ async fn platform_replace_policy(
     Json(body): Json<m::PolicyInput>,
 ) -> Answer {
     let (org, _) = org_of(&s, &org).await?;
-    let command = PolicyCommand::Replace {
-        policy: Key(key),
-        name: body.name,
-        description: body.description,
-        rules: rule_inputs(body.rules),
-    };
+    let command = replace_command(key, body);
     let done = s.execute(&org, &caller.actor(), command.into()).await?;
     Ok(written_policy(&s, StatusCode::OK, &done))
 }
