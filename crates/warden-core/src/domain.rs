@@ -329,27 +329,61 @@ pub struct Cluster {
     pub api_server_url: String,
     pub ca_bundle: String,
     pub created_at: Timestamp,
+    /// Hex SHA-256 of the secret the cluster's kube-apiserver presents to Warden's webhooks
+    /// (`/k8s/authenticate`, `/k8s/authorize`); `None` until one is issued.
+    #[serde(skip_serializing, default)]
+    pub webhook_secret_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
-    /// Belongs to one user and acts with that user's permissions.
+    /// Belongs to one user (or service account) and acts with its permissions, narrowed by
+    /// the token's scope.
     Personal,
+    /// The legacy model: owned by the organization, managed by its admins, acting as a
+    /// service account of the organization; its namespaces are its own, whatever its
+    /// creator's access (none: a *blank* token, whose rights come only from custom RBAC).
+    Org,
 }
 
 impl TokenKind {
     pub fn as_str(self) -> &'static str {
         match self {
             TokenKind::Personal => "personal",
+            TokenKind::Org => "org",
         }
     }
 
     pub fn parse(s: &str) -> Option<TokenKind> {
         match s {
             "personal" => Some(TokenKind::Personal),
+            "org" => Some(TokenKind::Org),
             _ => None,
         }
+    }
+}
+
+/// Where a token acts, by id, each list sorted and without repeats. A personal token with an
+/// empty list is not narrowed there; an org token's namespaces are the only ones it acts in.
+/// Ids of namespaces or clusters deleted since stay (and match nothing), so deleting a
+/// namespace never widens a token.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TokenScope {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<NamespaceId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<ClusterId>,
+}
+
+impl TokenScope {
+    /// Whether the scope lets a token act in `cluster`.
+    pub fn allows_cluster(&self, cluster: &ClusterId) -> bool {
+        self.clusters.is_empty() || self.clusters.contains(cluster)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.namespaces.is_empty() && self.clusters.is_empty()
     }
 }
 
@@ -374,6 +408,8 @@ pub struct ApiToken {
     pub created_by: PrincipalId,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    #[serde(default)]
+    pub scope: TokenScope,
 }
 
 impl fmt::Debug for ApiToken {
@@ -386,6 +422,7 @@ impl fmt::Debug for ApiToken {
             .field("created_by", &self.created_by)
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }

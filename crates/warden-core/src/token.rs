@@ -20,15 +20,28 @@ pub const DISPLAY_PREFIX_CHARS: usize = 14;
 pub enum SecretKind {
     /// A personal access token.
     Personal,
+    /// An organization's token (the legacy model).
+    Org,
     /// A platform operator's token.
     Operator,
+    /// What a cluster's kube-apiserver presents to Warden's webhooks.
+    Webhook,
 }
 
 impl SecretKind {
+    pub const ALL: [SecretKind; 4] = [
+        SecretKind::Personal,
+        SecretKind::Org,
+        SecretKind::Operator,
+        SecretKind::Webhook,
+    ];
+
     pub fn prefix(self) -> &'static str {
         match self {
             SecretKind::Personal => "wdn_pat_",
+            SecretKind::Org => "wdn_org_",
             SecretKind::Operator => "wdn_opr_",
+            SecretKind::Webhook => "wdn_whk_",
         }
     }
 }
@@ -71,7 +84,7 @@ fn checksum_chars(body: &str) -> String {
 
 /// Checks prefix, length, alphabet and checksum; returns the kind.
 pub fn parse_secret(secret: &str) -> Result<SecretKind, SecretFormatError> {
-    let kind = [SecretKind::Personal, SecretKind::Operator]
+    let kind = SecretKind::ALL
         .into_iter()
         .find(|k| secret.starts_with(k.prefix()))
         .ok_or(SecretFormatError::UnknownPrefix)?;

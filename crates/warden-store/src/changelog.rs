@@ -194,6 +194,11 @@ fn encode(changes: &[&Change]) -> Result<String, StoreError> {
                     object.insert("secret_hash".into(), token.secret_hash.clone().into());
                     object.insert("display_prefix".into(), token.display_prefix.clone().into());
                 }
+                (Some(Entity::Cluster(cluster)), Some(Value::Object(object))) => {
+                    if let Some(hash) = &cluster.webhook_secret_hash {
+                        object.insert("webhook_secret_hash".into(), hash.clone().into());
+                    }
+                }
                 // The hash of the link's secret and its nonce, as in `invitations`.
                 (Some(Entity::Invitation(invitation)), Some(Value::Object(object))) => {
                     object.insert("secret_hash".into(), invitation.secret_hash.clone().into());
@@ -220,7 +225,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_token_change_keeps_its_secret_hash_through_the_log() {
+    fn token_and_webhook_changes_keep_their_secret_hashes_through_the_log() {
         let token = ApiToken {
             id: TokenId::from("tok_a"),
             kind: TokenKind::Personal,
@@ -232,6 +237,10 @@ mod tests {
             created_by: PrincipalId::User(UserId::from("usr_a")),
             created_at: Timestamp(1),
             expires_at: None,
+            scope: TokenScope {
+                namespaces: vec![NamespaceId::from("ns_a")],
+                clusters: Vec::new(),
+            },
         };
         let put = Change::Put {
             before: None,
@@ -240,7 +249,18 @@ mod tests {
         let delete = Change::Delete {
             before: Entity::Token(token),
         };
-        let decoded = decode(&encode(&[&put, &delete]).unwrap()).unwrap();
-        assert_eq!(decoded, vec![put, delete]);
+        let cluster = Change::Put {
+            before: None,
+            after: Entity::Cluster(Cluster {
+                id: ClusterId::from("cls_a"),
+                name: "a".into(),
+                api_server_url: "https://k8s.example.com".into(),
+                ca_bundle: String::new(),
+                created_at: Timestamp(1),
+                webhook_secret_hash: Some("cd".repeat(32)),
+            }),
+        };
+        let decoded = decode(&encode(&[&put, &delete, &cluster]).unwrap()).unwrap();
+        assert_eq!(decoded, vec![put, delete, cluster]);
     }
 }

@@ -39,6 +39,11 @@ pub(crate) const MIGRATIONS: Embedded = &[
         include_str!("../migrations/0004_audit_chain.sql"),
     ),
     (5, "people", include_str!("../migrations/0005_people.sql")),
+    (
+        6,
+        "kubernetes",
+        include_str!("../migrations/0006_kubernetes.sql"),
+    ),
 ];
 
 /// SHA-384 checksums of version 1 as it was released in two files, one per dialect, whose

@@ -20,13 +20,22 @@ pub enum ClusterCommand {
     Delete {
         cluster: Key,
     },
+    /// A new credential for the cluster's kube-apiserver to present to Warden's webhooks
+    /// (the previous one stops working). The caller generated the secret; only its hash
+    /// arrives here.
+    IssueWebhookCredential {
+        cluster: Key,
+        secret_hash: String,
+    },
 }
 
 impl AreaCommand for ClusterCommand {
     fn required_action(&self) -> &'static str {
         match self {
             ClusterCommand::Create { .. } => "cks.clusters.create",
-            ClusterCommand::Update { .. } => "cks.clusters.update",
+            ClusterCommand::Update { .. } | ClusterCommand::IssueWebhookCredential { .. } => {
+                "cks.clusters.update"
+            }
             ClusterCommand::Delete { .. } => "cks.clusters.delete",
         }
     }
@@ -34,9 +43,9 @@ impl AreaCommand for ClusterCommand {
     fn target(&self) -> Option<&str> {
         match self {
             ClusterCommand::Create { .. } => None,
-            ClusterCommand::Update { cluster, .. } | ClusterCommand::Delete { cluster } => {
-                Some(cluster.as_str())
-            }
+            ClusterCommand::Update { cluster, .. }
+            | ClusterCommand::Delete { cluster }
+            | ClusterCommand::IssueWebhookCredential { cluster, .. } => Some(cluster.as_str()),
         }
     }
 
@@ -65,6 +74,7 @@ impl AreaCommand for ClusterCommand {
                     api_server_url: validate::https_url("api_server_url", &api_server_url)?,
                     ca_bundle: validate::ca_bundle("ca_bundle", &ca_bundle)?,
                     created_at: cx.now,
+                    webhook_secret_hash: None,
                 };
                 let id = cluster.id.to_string();
                 cx.put_cluster(cluster);
@@ -82,6 +92,16 @@ impl AreaCommand for ClusterCommand {
                 if let Some(ca) = ca_bundle {
                     updated.ca_bundle = validate::ca_bundle("ca_bundle", &ca)?;
                 }
+                let id = updated.id.to_string();
+                cx.put_cluster(updated);
+                Ok(id)
+            }
+            ClusterCommand::IssueWebhookCredential {
+                cluster,
+                secret_hash,
+            } => {
+                let mut updated = resolve::cluster(cx.state, cluster.as_str())?.clone();
+                updated.webhook_secret_hash = Some(secret_hash);
                 let id = updated.id.to_string();
                 cx.put_cluster(updated);
                 Ok(id)

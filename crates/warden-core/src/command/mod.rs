@@ -36,7 +36,9 @@ pub use self::namespaces::NamespaceCommand;
 pub use self::organization::{is_org_id, new_organization, FirstUser, OrganizationCommand};
 pub use self::policies::{catalog_difference, CatalogDifference, PolicyCommand, RuleInput};
 pub use self::service_accounts::ServiceAccountCommand;
-pub use self::tokens::{TokenCommand, TokenLifetime};
+pub use self::tokens::{
+    org_tokens_created_by, NewToken, ScopeInput, TokenCommand, TokenEdit, TokenLifetime,
+};
 pub use self::users::UserCommand;
 use crate::catalog::Catalog;
 use crate::domain::*;

@@ -1,6 +1,8 @@
 //! Several commands, one revision: all or nothing.
 
-use warden_core::command::{GroupCommand, Key, TokenCommand, TokenLifetime, UserCommand};
+use warden_core::command::{
+    GroupCommand, Key, NewToken, ScopeInput, TokenCommand, TokenLifetime, UserCommand,
+};
 use warden_core::*;
 
 use crate::common::Org;
@@ -20,11 +22,14 @@ fn add_user_batch(email: &str, group: &str) -> Vec<Command> {
         .into(),
         TokenCommand::CreatePersonal {
             owner: Key::from(email),
-            name: "initial token".into(),
-            note: String::new(),
-            lifetime: TokenLifetime::OneHour,
-            secret_hash: "11".repeat(32),
-            display_prefix: "wdn_pat_y".into(),
+            token: NewToken {
+                name: "initial token".into(),
+                note: String::new(),
+                lifetime: TokenLifetime::OneHour,
+                secret_hash: "11".repeat(32),
+                display_prefix: "wdn_pat_y".into(),
+                scope: ScopeInput::default(),
+            },
         }
         .into(),
     ]
@@ -69,11 +74,14 @@ fn a_failing_third_command_refuses_the_whole_batch_and_names_it() {
     // The third command names a token owner that does not exist.
     batch[2] = TokenCommand::CreatePersonal {
         owner: Key::from("nobody@acme.test"),
-        name: String::new(),
-        note: String::new(),
-        lifetime: TokenLifetime::OneHour,
-        secret_hash: "22".repeat(32),
-        display_prefix: "wdn_pat_z".into(),
+        token: NewToken {
+            name: String::new(),
+            note: String::new(),
+            lifetime: TokenLifetime::OneHour,
+            secret_hash: "22".repeat(32),
+            display_prefix: "wdn_pat_z".into(),
+            scope: ScopeInput::default(),
+        },
     }
     .into();
     // No `Executed` comes back, so there is nothing to commit (the store suite shows a

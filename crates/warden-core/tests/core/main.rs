@@ -15,6 +15,7 @@ mod groups;
 mod invariants;
 mod invitations;
 mod namespaces;
+mod org_tokens;
 mod patching;
 mod policies;
 mod principals;

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use warden_core::command::{
-    GroupCommand, Key, PolicyCommand, PrincipalKind, TokenCommand, TokenLifetime,
+    GroupCommand, Key, NewToken, PolicyCommand, PrincipalKind, ScopeInput, TokenCommand,
+    TokenLifetime,
 };
 use warden_core::*;
 
@@ -93,11 +94,14 @@ fn a_service_account_authorizes_through_the_same_snapshot_as_a_user() {
         &Actor::System,
         TokenCommand::CreatePersonal {
             owner: Key::from(&sa),
-            name: "ci".into(),
-            note: String::new(),
-            lifetime: TokenLifetime::OneHour,
-            secret_hash: "33".repeat(32),
-            display_prefix: "wdn_pat_s".into(),
+            token: NewToken {
+                name: "ci".into(),
+                note: String::new(),
+                lifetime: TokenLifetime::OneHour,
+                secret_hash: "33".repeat(32),
+                display_prefix: "wdn_pat_s".into(),
+                scope: ScopeInput::default(),
+            },
         }
         .into(),
         &mut org.ctx,

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use warden_core::command::{
-    Key, PolicyCommand, PrincipalKind, ServiceAccountCommand, TokenCommand, TokenLifetime,
+    Key, NewToken, PolicyCommand, PrincipalKind, ScopeInput, ServiceAccountCommand, TokenCommand,
+    TokenLifetime,
 };
 use warden_core::*;
 
@@ -94,11 +95,14 @@ fn deleting_a_service_account_takes_its_tokens_and_rules_along() {
     });
     let token = org.sys(TokenCommand::CreatePersonal {
         owner: Key::from(ci.as_str()),
-        name: "deploy".into(),
-        note: String::new(),
-        lifetime: TokenLifetime::OneHour,
-        secret_hash: "ab".repeat(32),
-        display_prefix: "wdn_x".into(),
+        token: NewToken {
+            name: "deploy".into(),
+            note: String::new(),
+            lifetime: TokenLifetime::OneHour,
+            secret_hash: "ab".repeat(32),
+            display_prefix: "wdn_x".into(),
+            scope: ScopeInput::default(),
+        },
     });
     assert!(org
         .state()

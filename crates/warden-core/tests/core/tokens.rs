@@ -1,6 +1,6 @@
 //! Personal tokens: who may create them for whom, and the notification each asks for.
 
-use warden_core::command::{Key, TokenCommand, TokenLifetime, UserCommand};
+use warden_core::command::{Key, NewToken, ScopeInput, TokenCommand, TokenLifetime, UserCommand};
 use warden_core::*;
 
 use crate::common::Org;
@@ -8,11 +8,14 @@ use crate::common::Org;
 fn token(owner: &str) -> TokenCommand {
     TokenCommand::CreatePersonal {
         owner: Key::from(owner),
-        name: "t".into(),
-        note: String::new(),
-        lifetime: TokenLifetime::OneHour,
-        secret_hash: "00".repeat(32),
-        display_prefix: "wdn_pat_x".into(),
+        token: NewToken {
+            name: "t".into(),
+            note: String::new(),
+            lifetime: TokenLifetime::OneHour,
+            secret_hash: "00".repeat(32),
+            display_prefix: "wdn_pat_x".into(),
+            scope: ScopeInput::default(),
+        },
     }
 }
 

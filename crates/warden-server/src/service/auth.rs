@@ -77,6 +77,11 @@ impl Service {
                  (`warden org ...`, `warden operator ...`)",
             ));
         }
+        if kind == token::SecretKind::Webhook {
+            return Err(ServiceError::Unauthenticated(
+                "a cluster's webhook credential acts only on the /k8s webhooks",
+            ));
+        }
         let hash = token::hash_secret(secret);
         let known = self
             .token_orgs

@@ -8,7 +8,9 @@ use imbl::shared_ptr::DefaultSharedPtr;
 use imbl::GenericHashMap;
 use rustc_hash::FxBuildHasher;
 use warden_core::command::{Change, Entity};
-use warden_core::{ApiToken, Catalog, OrgState, PrincipalId, Snapshot, Timestamp, TokenId};
+use warden_core::{
+    ApiToken, Catalog, Cluster, ClusterId, OrgState, PrincipalId, Snapshot, Timestamp, TokenId,
+};
 
 /// What authentication needs of one token, found by the SHA-256 of its secret.
 #[derive(Debug)]
@@ -26,11 +28,21 @@ pub(crate) struct TokenEntry {
 pub(crate) type TokenIndex =
     GenericHashMap<[u8; 32], Arc<TokenEntry>, FxBuildHasher, DefaultSharedPtr>;
 
-/// An organization's snapshot plus the index that authenticates its tokens.
+/// Webhook secret hash → the cluster whose kube-apiserver presents it.
+pub(crate) type WebhookIndex = GenericHashMap<[u8; 32], ClusterId, FxBuildHasher, DefaultSharedPtr>;
+
+/// An organization's snapshot plus the indexes that authenticate its tokens and its
+/// clusters' webhook credentials.
 #[derive(Debug)]
 pub struct CompiledOrg {
     pub snapshot: Snapshot,
     pub(crate) tokens: TokenIndex,
+    pub(crate) webhooks: WebhookIndex,
+}
+
+fn webhook_entry(cluster: &Cluster) -> Option<([u8; 32], ClusterId)> {
+    let hash = from_hex32(cluster.webhook_secret_hash.as_deref()?)?;
+    Some((hash, cluster.id.clone()))
 }
 
 fn token_entry(token: &ApiToken) -> Option<([u8; 32], Arc<TokenEntry>)> {
@@ -53,7 +65,17 @@ impl CompiledOrg {
             .values()
             .filter_map(token_entry)
             .collect();
-        CompiledOrg { snapshot, tokens }
+        let webhooks = snapshot
+            .state()
+            .clusters
+            .values()
+            .filter_map(webhook_entry)
+            .collect();
+        CompiledOrg {
+            snapshot,
+            tokens,
+            webhooks,
+        }
     }
 
     pub fn compile(catalog: Arc<Catalog>, state: Arc<OrgState>, now: Timestamp) -> CompiledOrg {
@@ -61,20 +83,33 @@ impl CompiledOrg {
     }
 
     /// The organization after a write: `snapshot` is the patched snapshot, `changes` what the
-    /// write changed. Only the tokens it created, changed or deleted are re-indexed; also
-    /// returns the hashes it added, for the server-wide token → organization index.
+    /// write changed. Only the tokens (and clusters' webhook credentials) it created, changed
+    /// or deleted are re-indexed; also returns the hashes it added, for the server-wide
+    /// secret → organization index.
     pub fn patched<'a>(
         &self,
         snapshot: Snapshot,
         changes: impl IntoIterator<Item = &'a Change>,
     ) -> (CompiledOrg, Vec<[u8; 32]>) {
         let mut tokens = self.tokens.clone();
+        let mut webhooks = self.webhooks.clone();
         let mut added = Vec::new();
         for change in changes {
             let (before, after) = match change {
                 Change::Put { before, after } => (before.as_ref(), Some(after)),
                 Change::Delete { before } => (Some(before), None),
             };
+            if let Some(Entity::Cluster(old)) = before {
+                if let Some((hash, _)) = webhook_entry(old) {
+                    webhooks.remove(&hash);
+                }
+            }
+            if let Some(Entity::Cluster(new)) = after {
+                if let Some((hash, cluster)) = webhook_entry(new) {
+                    webhooks.insert(hash, cluster);
+                    added.push(hash);
+                }
+            }
             let new = match after {
                 Some(Entity::Token(new)) => token_entry(new),
                 _ => None,
@@ -100,12 +135,19 @@ impl CompiledOrg {
                 added.push(hash);
             }
         }
-        (CompiledOrg { snapshot, tokens }, added)
+        (
+            CompiledOrg {
+                snapshot,
+                tokens,
+                webhooks,
+            },
+            added,
+        )
     }
 
-    /// The secret hashes of every token.
+    /// The secret hashes of every token and webhook credential.
     pub(crate) fn token_hashes(&self) -> impl Iterator<Item = &[u8; 32]> {
-        self.tokens.keys()
+        self.tokens.keys().chain(self.webhooks.keys())
     }
 
     pub fn state(&self) -> &Arc<OrgState> {

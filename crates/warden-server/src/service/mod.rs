@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod smtp;
 mod sync;
 mod throttle;
+mod tokens;
 mod write;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,7 +34,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use rustc_hash::FxHashMap;
 use tokio::sync::{watch, Notify};
-use warden_core::command::{FirstUser, Key, TokenCommand, TokenLifetime};
+use warden_core::command::{FirstUser, Key, NewToken, ScopeInput, TokenCommand, TokenLifetime};
 use warden_core::token;
 use warden_core::{Actor, Catalog, CommandContext, OrgId, OrgState, Timestamp, TokenId};
 use warden_store::{Commit, Store, StoreError};
@@ -44,6 +45,7 @@ pub use self::context::{new_personal_secret, now, NewSecret, SystemContext};
 pub use self::error::ServiceError;
 pub use self::metrics::{DecisionLabels, Metrics, RouteLabels};
 pub use self::throttle::AuthFailureLimit;
+pub use self::tokens::{IssuedToken, TokenFor, TokenSpec};
 
 impl Service {
     /// Whether this server is being told of other servers' commits (PostgreSQL `LISTEN`).
@@ -475,11 +477,14 @@ impl Service {
                     &Actor::System,
                     TokenCommand::CreatePersonal {
                         owner: Key::from(&admin),
-                        name: "initial admin token".to_string(),
-                        note: String::new(),
-                        lifetime,
-                        secret_hash: secret.hash_hex.clone(),
-                        display_prefix: secret.display_prefix.clone(),
+                        token: NewToken {
+                            name: "initial admin token".to_string(),
+                            note: String::new(),
+                            lifetime,
+                            secret_hash: secret.hash_hex.clone(),
+                            display_prefix: secret.display_prefix.clone(),
+                            scope: ScopeInput::default(),
+                        },
                     }
                     .into(),
                     &mut ctx,
@@ -537,37 +542,6 @@ impl Service {
         Err(ServiceError::Internal(
             "no free organization id after 10 attempts".to_string(),
         ))
-    }
-
-    /// Creates a personal token for `owner` on behalf of `actor` (the owner itself, or the
-    /// system). Returns the organization after it, the secret (shown once) and the token id.
-    pub async fn issue_personal_token(
-        self: &Arc<Self>,
-        org: &OrgId,
-        actor: &Actor,
-        owner: Key,
-        name: &str,
-        note: &str,
-        lifetime: TokenLifetime,
-    ) -> Result<(Arc<CompiledOrg>, String, TokenId), ServiceError> {
-        let secret = new_personal_secret();
-        let written = self
-            .execute(
-                org,
-                actor,
-                TokenCommand::CreatePersonal {
-                    owner,
-                    name: name.to_string(),
-                    note: note.to_string(),
-                    lifetime,
-                    secret_hash: secret.hash_hex,
-                    display_prefix: secret.display_prefix,
-                }
-                .into(),
-            )
-            .await?;
-        let token = TokenId::from(written.target().to_string());
-        Ok((written.compiled, secret.secret, token))
     }
 
     /// Background upkeep: listens for (or polls) other servers' commits, flushes token usage,

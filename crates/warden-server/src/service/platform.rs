@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use warden_core::command::{
-    FirstUser, GroupCommand, Key, TokenCommand, TokenLifetime, UserCommand,
+    FirstUser, GroupCommand, Key, NewToken, ScopeInput, TokenCommand, TokenLifetime, UserCommand,
 };
 use warden_core::token::{self, SecretKind};
 use warden_core::{
@@ -204,11 +204,14 @@ impl Service {
         commands.push(
             TokenCommand::CreatePersonal {
                 owner: Key::from(email.as_str()),
-                name: ADDED_USER_TOKEN.to_string(),
-                note: String::new(),
-                lifetime,
-                secret_hash: secret.hash_hex,
-                display_prefix: secret.display_prefix,
+                token: NewToken {
+                    name: ADDED_USER_TOKEN.to_string(),
+                    note: String::new(),
+                    lifetime,
+                    secret_hash: secret.hash_hex,
+                    display_prefix: secret.display_prefix,
+                    scope: ScopeInput::default(),
+                },
             }
             .into(),
         );

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use sqlx::{AnyConnection, AnyPool};
 use warden_core::{
-    ApiToken, OrgId, OrgState, PrincipalId, ServiceAccountId, Timestamp, TokenId, TokenKind, UserId,
+    ApiToken, OrgId, OrgState, PrincipalId, ServiceAccountId, Timestamp, TokenId, TokenKind,
+    TokenScope, UserId,
 };
 
 use super::{by_id, Scope, Select};
@@ -16,25 +17,30 @@ use crate::StoreError;
 /// `last_used_at` is left alone: it is not part of the token as the core knows it.
 const PUT: &str = "INSERT INTO api_tokens \
      (id, org_id, kind, user_id, service_account_id, name, note, secret_hash, display_prefix, \
-     created_by, created_at, expires_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+     created_by, created_at, expires_at, namespaces, clusters) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
      ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, user_id = excluded.user_id, \
      service_account_id = excluded.service_account_id, \
      name = excluded.name, note = excluded.note, secret_hash = excluded.secret_hash, \
      display_prefix = excluded.display_prefix, created_by = excluded.created_by, \
-     created_at = excluded.created_at, expires_at = excluded.expires_at \
+     created_at = excluded.created_at, expires_at = excluded.expires_at, \
+     namespaces = excluded.namespaces, clusters = excluded.clusters \
      WHERE api_tokens.org_id = excluded.org_id";
 const DELETE: &str = "DELETE FROM api_tokens WHERE id = $1 AND org_id = $2";
 const ROWS: Select = Select {
     from: "SELECT org_id, id, kind, user_id, service_account_id, name, note, secret_hash, \
-           display_prefix, created_by, created_at, expires_at FROM api_tokens",
+           display_prefix, created_by, created_at, expires_at, namespaces, clusters \
+           FROM api_tokens",
     org_column: "org_id",
     order_by: "id",
 };
 const TOUCH: &str = "UPDATE api_tokens SET last_used_at = $2 \
      WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)";
 const ORG_OF: &str = "SELECT org_id FROM api_tokens WHERE secret_hash = $1";
-const INDEX: &str = "SELECT secret_hash, org_id FROM api_tokens";
+/// Every secret that opens something of an organization: tokens, and clusters' webhook
+/// credentials.
+const INDEX: &str = "SELECT secret_hash, org_id FROM api_tokens UNION ALL \
+     SELECT webhook_secret_hash, org_id FROM clusters WHERE webhook_secret_hash IS NOT NULL";
 const LAST_USED: &str = "SELECT id, last_used_at FROM api_tokens \
      WHERE org_id = $1 AND last_used_at IS NOT NULL ORDER BY id";
 
@@ -60,9 +66,20 @@ pub(super) async fn put(
         .bind(t.created_by.as_str())
         .bind(t.created_at.0)
         .bind(t.expires_at.map(|at| at.0))
+        .bind(ids_json(&t.scope.namespaces)?)
+        .bind(ids_json(&t.scope.clusters)?)
         .run(&mut *conn)
         .await?;
     put_done(done, "token", t.id.as_str(), org)
+}
+
+fn ids_json<T: serde::Serialize>(ids: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(ids).map_err(|e| StoreError::Inconsistent(format!("token scope: {e}")))
+}
+
+fn ids<T: serde::de::DeserializeOwned>(token: &TokenId, json: &str) -> Result<Vec<T>, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("token `{token}` has an unreadable scope: {e}")))
 }
 
 pub(super) async fn delete(
@@ -111,6 +128,10 @@ pub(super) async fn load(
             })?,
             created_at: time(&row, "created_at")?,
             expires_at: opt_time(&row, "expires_at")?,
+            scope: TokenScope {
+                namespaces: ids(&id, &text(&row, "namespaces")?)?,
+                clusters: ids(&id, &text(&row, "clusters")?)?,
+            },
             id,
         };
         owner(states, &row, "api_tokens")?

@@ -1,7 +1,8 @@
 //! Several commands, one commit: one revision, one audit event per command, all or nothing.
 
 use warden_core::command::{
-    Change, Entity, GroupCommand, Key, TokenCommand, TokenLifetime, UserCommand,
+    Change, Entity, GroupCommand, Key, NewToken, ScopeInput, TokenCommand, TokenLifetime,
+    UserCommand,
 };
 use warden_core::*;
 use warden_store::{Store, StoreError};
@@ -29,11 +30,14 @@ fn onboarding(email: &str, group: &str, token_owner: &str) -> Vec<Command> {
         .into(),
         TokenCommand::CreatePersonal {
             owner: Key::from(token_owner),
-            name: "initial token".to_string(),
-            note: String::new(),
-            lifetime: TokenLifetime::OneHour,
-            secret_hash: hash(7),
-            display_prefix: "wdn_pat_first".to_string(),
+            token: NewToken {
+                name: "initial token".to_string(),
+                note: String::new(),
+                lifetime: TokenLifetime::OneHour,
+                secret_hash: hash(7),
+                display_prefix: "wdn_pat_first".to_string(),
+                scope: ScopeInput::default(),
+            },
         }
         .into(),
     ]
@@ -158,6 +162,7 @@ async fn a_failing_third_command_leaves_the_first_two_unwritten(db: Db) {
             api_server_url: "https://k8s.example.com".to_string(),
             ca_bundle: String::new(),
             created_at: Timestamp(T0),
+            webhook_secret_hash: None,
         }),
     };
     let err = batch

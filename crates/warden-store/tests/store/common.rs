@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use warden_core::command::{
-    diff, Change, FirstUser, Key, TokenCommand, TokenLifetime, UserCommand,
+    diff, Change, FirstUser, Key, NewToken, ScopeInput, TokenCommand, TokenLifetime, UserCommand,
 };
 use warden_core::testkit::FixedContext;
 use warden_core::*;
@@ -435,11 +435,15 @@ impl Org {
                 &admin,
                 TokenCommand::CreatePersonal {
                     owner: Key::from(&self.admin),
-                    name: "laptop".to_string(),
-                    note: "for the CLI".to_string(),
-                    lifetime,
-                    secret_hash: secret_hash.to_string(),
-                    display_prefix: "wdn_pat_abcdef".to_string(),
+                    token: NewToken {
+                        // Names are unique per owner: one per secret.
+                        name: format!("laptop {}", secret_hash.get(..8).unwrap_or(secret_hash)),
+                        note: "for the CLI".to_string(),
+                        lifetime,
+                        secret_hash: secret_hash.to_string(),
+                        display_prefix: "wdn_pat_abcdef".to_string(),
+                        scope: ScopeInput::default(),
+                    },
                 },
             )
             .await;

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use warden_core::command::{Key, OrganizationCommand, TokenCommand, TokenLifetime};
+use warden_core::command::{
+    Key, NewToken, OrganizationCommand, ScopeInput, TokenCommand, TokenLifetime,
+};
 use warden_core::*;
 use warden_store::{OutboxItem, Store, StoreError};
 
@@ -82,11 +84,14 @@ async fn an_effect_is_written_with_its_commit_and_round_trips_exactly(db: Db) {
             &admin,
             TokenCommand::CreatePersonal {
                 owner: Key::from(&org.admin),
-                name: "laptop".to_string(),
-                note: String::new(),
-                lifetime: TokenLifetime::OneHour,
-                secret_hash: hash(1),
-                display_prefix: "wdn_pat_abcdef".to_string(),
+                token: NewToken {
+                    name: "laptop".to_string(),
+                    note: String::new(),
+                    lifetime: TokenLifetime::OneHour,
+                    secret_hash: hash(1),
+                    display_prefix: "wdn_pat_abcdef".to_string(),
+                    scope: ScopeInput::default(),
+                },
             },
         )
         .await;

@@ -2,8 +2,8 @@
 //! commands, whose deletion takes the account's tokens and the rules naming it in one commit.
 
 use warden_core::command::{
-    Key, PolicyCommand, PrincipalInput, PrincipalKind, RuleInput, ServiceAccountCommand,
-    TokenCommand, TokenLifetime,
+    Key, NewToken, PolicyCommand, PrincipalInput, PrincipalKind, RuleInput, ScopeInput,
+    ServiceAccountCommand, TokenCommand, TokenLifetime,
 };
 use warden_core::*;
 
@@ -93,11 +93,14 @@ async fn a_deleted_service_account_takes_its_tokens_and_rules_in_one_commit(db: 
         .into(),
         TokenCommand::CreatePersonal {
             owner: Key::from(account.as_str()),
-            name: "deploy".into(),
-            note: String::new(),
-            lifetime: TokenLifetime::OneHour,
-            secret_hash: hash(3),
-            display_prefix: "wdn_x".into(),
+            token: NewToken {
+                name: "deploy".into(),
+                note: String::new(),
+                lifetime: TokenLifetime::OneHour,
+                secret_hash: hash(3),
+                display_prefix: "wdn_x".into(),
+                scope: ScopeInput::default(),
+            },
         }
         .into(),
         ServiceAccountCommand::Update {

@@ -1,7 +1,9 @@
 //! API tokens: owned by a user or a service account, found by the hash of their secret,
 //! and touched when used without a new revision.
 
-use warden_core::command::{Change, Entity, Key, OrganizationCommand, TokenCommand, TokenLifetime};
+use warden_core::command::{
+    Change, Entity, Key, NewToken, OrganizationCommand, ScopeInput, TokenCommand, TokenLifetime,
+};
 use warden_core::*;
 
 use crate::common::{hash, on_both_backends, Db, Org, T0};
@@ -11,6 +13,7 @@ on_both_backends!(
     touching_tokens_records_their_last_use_without_a_new_revision,
     a_token_owned_by_a_service_account_round_trips,
     a_token_cannot_belong_to_a_principal_of_another_organization,
+    token_names_are_unique_per_owner_in_the_database_too,
 );
 
 async fn tokens_are_found_by_their_secret_hash_until_deleted(db: Db) {
@@ -128,11 +131,14 @@ async fn a_token_owned_by_a_service_account_round_trips(db: Db) {
             store,
             TokenCommand::CreatePersonal {
                 owner: Key::from(&robot),
-                name: "ci".to_string(),
-                note: String::new(),
-                lifetime: TokenLifetime::NinetyDays,
-                secret_hash: hash(5),
-                display_prefix: "wdn_pat_robot".to_string(),
+                token: NewToken {
+                    name: "ci".to_string(),
+                    note: String::new(),
+                    lifetime: TokenLifetime::NinetyDays,
+                    secret_hash: hash(5),
+                    display_prefix: "wdn_pat_robot".to_string(),
+                    scope: ScopeInput::default(),
+                },
             },
         )
         .await;
@@ -162,6 +168,11 @@ async fn a_token_owned_by_a_service_account_round_trips(db: Db) {
             created_by: PrincipalId::User(org.admin.clone()),
             created_at: Timestamp(T0 + 10),
             expires_at: Some(Timestamp(T0 + 86_400_000)),
+            // Scope ids are kept as given: a deleted namespace's id stays and matches nothing.
+            scope: TokenScope {
+                namespaces: vec![NamespaceId::from("ns_a"), NamespaceId::from("ns_b")],
+                clusters: vec![ClusterId::from("cls_gone")],
+            },
         },
     );
     org.commit_state(store, next).await;
@@ -225,6 +236,7 @@ async fn a_token_cannot_belong_to_a_principal_of_another_organization(db: Db) {
         created_by: PrincipalId::ServiceAccount(b_robot.clone()),
         created_at: Timestamp(T0),
         expires_at: None,
+        scope: TokenScope::default(),
     };
     // Each owner is checked by a foreign key on (organization, owner): a principal of
     // another organization is as absent as one that does not exist at all.
@@ -262,4 +274,77 @@ async fn a_token_cannot_belong_to_a_principal_of_another_organization(db: Db) {
         store.org_of_token(&hash(20)).await.unwrap().as_ref(),
         Some(b.id())
     );
+}
+
+/// The core refuses a repeated name (`duplicate_name`); the database backs it, for personal
+/// tokens per owner and for org tokens across the organization, without regard to case.
+async fn token_names_are_unique_per_owner_in_the_database_too(db: Db) {
+    let store = &db.store;
+    let mut org = Org::create(store, "a1b2c3", 0).await;
+    let robot = org.add_service_account(store, "sa_robot", true).await;
+    let other = org.add_service_account(store, "sa_other", true).await;
+    let admin = PrincipalId::User(org.admin.clone());
+    let token = |n: u8, kind: TokenKind, owner: &PrincipalId, name: &str| ApiToken {
+        id: TokenId::from(format!("tok_named_{n}")),
+        kind,
+        owner: owner.clone(),
+        name: name.to_string(),
+        note: String::new(),
+        secret_hash: hash(n),
+        display_prefix: "wdn_pat_named".to_string(),
+        created_by: admin.clone(),
+        created_at: Timestamp(T0),
+        expires_at: None,
+        scope: TokenScope::default(),
+    };
+    let mut next = org.state().clone();
+    for t in [
+        token(1, TokenKind::Personal, &admin, "CI"),
+        // Another owner may use the same name, and unnamed tokens never collide.
+        token(
+            2,
+            TokenKind::Personal,
+            &PrincipalId::ServiceAccount(robot.clone()),
+            "ci",
+        ),
+        token(3, TokenKind::Personal, &admin, ""),
+        token(4, TokenKind::Personal, &admin, ""),
+        token(
+            5,
+            TokenKind::Org,
+            &PrincipalId::ServiceAccount(other.clone()),
+            "deploy",
+        ),
+    ] {
+        next.tokens.insert(t.id.clone(), t);
+    }
+    org.commit_state(store, next).await;
+    let noop = org.execute(
+        &Actor::System,
+        OrganizationCommand::Update {
+            name: "Renamed".to_string(),
+        },
+    );
+    let repeats = [
+        token(6, TokenKind::Personal, &admin, "ci"),
+        // Org tokens are the organization's: one name across all of them.
+        token(
+            7,
+            TokenKind::Org,
+            &PrincipalId::ServiceAccount(robot.clone()),
+            "DEPLOY",
+        ),
+    ];
+    for t in repeats {
+        let put = Change::Put {
+            before: None,
+            after: Entity::Token(t),
+        };
+        let err = noop
+            .commit_followed_by(store, org.revision(), &put)
+            .await
+            .unwrap_err();
+        assert!(err.is_unique_violation(), "{err:?}");
+    }
+    org.assert_stored(store).await;
 }

@@ -9,8 +9,8 @@ use serde_json::Value;
 use warden_client::model::{CheckQuestion, CheckRequest};
 use warden_client::Client;
 use warden_core::command::{
-    FirstUser, Key, PolicyCommand, PrincipalInput, PrincipalKind, RuleInput, TokenCommand,
-    TokenLifetime, UserCommand,
+    FirstUser, Key, NewToken, PolicyCommand, PrincipalInput, PrincipalKind, RuleInput, ScopeInput,
+    TokenCommand, TokenLifetime, UserCommand,
 };
 use warden_core::{Actor, Catalog, Command, OrgId, UserId};
 use warden_server::service::new_personal_secret;
@@ -189,11 +189,14 @@ impl Server {
                     .into(),
                     TokenCommand::CreatePersonal {
                         owner: Key::from(email),
-                        name: "test".into(),
-                        note: String::new(),
-                        lifetime: TokenLifetime::OneHour,
-                        secret_hash: secret.hash_hex,
-                        display_prefix: secret.display_prefix,
+                        token: NewToken {
+                            name: "test".into(),
+                            note: String::new(),
+                            lifetime: TokenLifetime::OneHour,
+                            secret_hash: secret.hash_hex,
+                            display_prefix: secret.display_prefix,
+                            scope: ScopeInput::default(),
+                        },
                     }
                     .into(),
                 ],
