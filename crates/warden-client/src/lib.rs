@@ -30,6 +30,7 @@ mod namespaces;
 mod organization;
 mod platform;
 mod policies;
+mod service_accounts;
 mod sessions;
 mod tokens;
 mod users;

@@ -38,6 +38,10 @@ pub use crate::policies::{
     CatalogDifference, Policy, PolicyInput, Principal, PrincipalInput, PrincipalKind, Rule,
     RuleInput,
 };
+pub use crate::service_accounts::{
+    ServiceAccount, ServiceAccountDetails, ServiceAccountInput, ServiceAccountRule,
+    ServiceAccountToken, ServiceAccountUpdate,
+};
 pub use crate::sessions::{
     PasswordChange, PasswordResetCompletion, PasswordResetRequest, SessionInfo, SignIn,
 };

@@ -38,7 +38,8 @@ pub struct Principal {
     pub name: String,
 }
 
-/// A principal as a caller names it: `id` is an id, or a group's name, or a user's email.
+/// A principal as a caller names it: `id` is an id, or a group's or service account's name,
+/// or a user's email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]

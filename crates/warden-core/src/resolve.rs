@@ -62,7 +62,8 @@ key_from_id!(
     ServiceAccountId
 );
 
-/// A principal as a caller names it in a rule: by id, or a group by name, or a user by email.
+/// A principal as a caller names it in a rule: by id, or a group or service account by name,
+/// or a user by email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrincipalInput {
     pub kind: PrincipalKind,
@@ -155,11 +156,12 @@ pub fn rule_principal(
     let unknown = |kind: &'static str| DomainError::UnknownPrincipal {
         kind,
         id: crate::error::cut(&input.id),
-        // Group names are suggested; emails are not (who is in an organization is not
-        // something a typo should reveal).
+        // Group and service account names are suggested; emails are not (who is in an
+        // organization is not something a typo should reveal).
         did_you_mean: match input.kind {
             PrincipalKind::Group => closest_group(state, &input.id),
-            PrincipalKind::User | PrincipalKind::ServiceAccount => None,
+            PrincipalKind::ServiceAccount => closest_service_account(state, &input.id),
+            PrincipalKind::User => None,
         },
     };
     match input.kind {
@@ -169,14 +171,9 @@ pub fn rule_principal(
         PrincipalKind::Group => find_group(state, &input.id)
             .map(|g| PrincipalRef::Group(g.id.clone()))
             .ok_or_else(|| unknown("group")),
-        PrincipalKind::ServiceAccount => {
-            let id = ServiceAccountId::from(input.id.clone());
-            if state.service_accounts.contains_key(&id) {
-                Ok(PrincipalRef::ServiceAccount(id))
-            } else {
-                Err(unknown("service_account"))
-            }
-        }
+        PrincipalKind::ServiceAccount => find_service_account(state, &input.id)
+            .map(|a| PrincipalRef::ServiceAccount(a.id.clone()))
+            .ok_or_else(|| unknown("service_account")),
     }
 }
 
@@ -203,6 +200,14 @@ pub fn service_account<'a>(
     state: &'a OrgState,
     key: &str,
 ) -> Result<&'a ServiceAccount, DomainError> {
+    find_service_account(state, key).ok_or_else(|| DomainError::NotFound {
+        kind: "service_account",
+        id: crate::error::cut(key),
+        did_you_mean: closest_service_account(state, key),
+    })
+}
+
+fn find_service_account<'a>(state: &'a OrgState, key: &str) -> Option<&'a ServiceAccount> {
     let lower = key.to_lowercase();
     state
         .service_accounts
@@ -213,14 +218,13 @@ pub fn service_account<'a>(
                 .values()
                 .find(|a| a.name.to_lowercase() == lower)
         })
-        .ok_or_else(|| DomainError::NotFound {
-            kind: "service_account",
-            id: crate::error::cut(key),
-            did_you_mean: crate::suggest::closest(
-                key,
-                state.service_accounts.values().map(|a| a.name.as_str()),
-            ),
-        })
+}
+
+fn closest_service_account(state: &OrgState, key: &str) -> Option<String> {
+    crate::suggest::closest(
+        key,
+        state.service_accounts.values().map(|a| a.name.as_str()),
+    )
 }
 
 /// An invitation, by id, or by email (that address's latest invitation).

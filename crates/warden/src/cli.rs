@@ -16,6 +16,7 @@ use crate::cmd::operator::OperatorCommand;
 use crate::cmd::organization::OrgCommand;
 use crate::cmd::policies::PoliciesCommand;
 use crate::cmd::serve::ServeArgs;
+use crate::cmd::service_accounts::ServiceAccountsCommand;
 use crate::cmd::tokens::TokensCommand;
 use crate::cmd::users::UsersCommand;
 
@@ -116,6 +117,10 @@ pub enum Command {
     /// Manage personal API access tokens: yours, or (IAM admins) anyone's.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// List and show service accounts; platform operators (--org) create, rename,
+    /// (de)activate and delete them.
+    #[command(subcommand, visible_alias = "sa")]
+    ServiceAccounts(ServiceAccountsCommand),
     /// Ask whether a principal may perform an action (exit 0 if allowed, 3 if denied).
     Check(CheckArgs),
     /// List the principals that may perform an action.

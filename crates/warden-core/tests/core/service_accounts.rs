@@ -171,3 +171,47 @@ fn managing_service_accounts_takes_its_actions_and_spares_the_platforms_own() {
     }
     assert_eq!(org.state().service_accounts.len(), 1);
 }
+
+#[test]
+fn a_rule_names_a_service_account_by_id_or_by_name() {
+    let mut org = Org::new();
+    let ci = org.sys(create("CI-Deployer"));
+    // By name, without regard to case, as a group is named by its name.
+    org.sys(PolicyCommand::Create {
+        name: "deployers".into(),
+        description: String::new(),
+        rules: vec![rule(
+            PrincipalKind::ServiceAccount,
+            "ci-deployer",
+            &["cks-viewer"],
+        )],
+    });
+    let policy = org
+        .state()
+        .policies
+        .values()
+        .find(|p| p.name == "deployers")
+        .unwrap();
+    assert_eq!(
+        policy.rules[0].principal,
+        PrincipalRef::ServiceAccount(ServiceAccountId::from(ci.clone()))
+    );
+    assert!(can(&org, &ci, "cks.clusters.list"));
+    // A name nobody has: unknown_principal, with the closest account's name.
+    let err = org
+        .run(
+            &Actor::System,
+            PolicyCommand::Create {
+                name: "typo".into(),
+                description: String::new(),
+                rules: vec![rule(
+                    PrincipalKind::ServiceAccount,
+                    "ci-deployr",
+                    &["cks-viewer"],
+                )],
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "unknown_principal");
+    assert_eq!(err.did_you_mean(), Some("CI-Deployer"));
+}

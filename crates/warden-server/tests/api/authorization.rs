@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{json, Value};
 use warden_client::model::{CheckQuestion, CheckRequest};
-use warden_core::command::{ClusterCommand, GroupCommand, NamespaceCommand, PolicyCommand};
+use warden_core::command::{
+    ClusterCommand, GroupCommand, NamespaceCommand, PolicyCommand, ServiceAccountCommand,
+};
 use warden_core::Catalog;
 
 use crate::common::{assert_problem, problem_of, Server};
@@ -220,6 +222,37 @@ fn endpoints(
             None,
             "cks.clusters.delete",
         ),
+        // `{account}`: the round's service account, filled in at call time.
+        (
+            Method::GET,
+            "/v1/service-accounts".into(),
+            None,
+            "iam.service_accounts.list",
+        ),
+        (
+            Method::POST,
+            "/v1/service-accounts".into(),
+            Some(json!({"name": "new-account"})),
+            "iam.service_accounts.create",
+        ),
+        (
+            Method::GET,
+            "/v1/service-accounts/{account}".into(),
+            None,
+            "iam.service_accounts.get",
+        ),
+        (
+            Method::PATCH,
+            "/v1/service-accounts/{account}".into(),
+            Some(json!({"active": false})),
+            "iam.service_accounts.update",
+        ),
+        (
+            Method::DELETE,
+            "/v1/service-accounts/{account}".into(),
+            None,
+            "iam.service_accounts.delete",
+        ),
         (
             Method::GET,
             "/v1/tokens".into(),
@@ -319,6 +352,15 @@ async fn own_token(s: &Server, token: &str) -> String {
     s.client(token).whoami().await.unwrap().token_id.unwrap()
 }
 
+/// Privileged actions (spec sections 1 and 10): no catalog role holds them, so no rule can
+/// grant them today; a privileged access request will. Callers in an organization are
+/// refused them (round 0), and nobody can be given them (round 1 skips them).
+const PRIVILEGED: [&str; 3] = [
+    "iam.service_accounts.create",
+    "iam.service_accounts.update",
+    "iam.service_accounts.delete",
+];
+
 /// The smallest catalog role that holds `action`.
 fn smallest_role(catalog: &Catalog, action: &str) -> String {
     catalog
@@ -337,6 +379,15 @@ async fn every_endpoint_refuses_a_caller_without_its_action_and_allows_one_with_
     let catalog = Catalog::builtin().unwrap();
     let (other, _) = s.user("other@acme.test").await;
     let (_, nobody_token) = s.user("nobody@acme.test").await;
+    for action in PRIVILEGED {
+        assert!(
+            catalog
+                .roles()
+                .iter()
+                .all(|r| r.actions.iter().all(|a| a != action)),
+            "{action} is privileged, yet a role holds it"
+        );
+    }
     let mut n = 0;
     for round in 0..2 {
         // Fresh fixtures each round (some endpoints delete them).
@@ -363,6 +414,11 @@ async fn every_endpoint_refuses_a_caller_without_its_action_and_allows_one_with_
             ca_bundle: String::new(),
         })
         .await;
+        let account = format!("sa-{suffix}");
+        s.system(ServiceAccountCommand::Create {
+            name: account.clone(),
+        })
+        .await;
         let invited = format!("inv-{suffix}@example.com");
         s.service
             .invite(
@@ -383,6 +439,7 @@ async fn every_endpoint_refuses_a_caller_without_its_action_and_allows_one_with_
             &invited,
         );
         for (method, path, body, action) in list {
+            let path = path.replace("{account}", &account);
             if round == 0 {
                 // Without the action: 403 naming it, and nothing changes.
                 let before = s.revision();
@@ -393,6 +450,9 @@ async fn every_endpoint_refuses_a_caller_without_its_action_and_allows_one_with_
                 assert_problem(status, &problem, 403, "forbidden");
                 assert_eq!(problem["action"], action, "{method} {path}");
                 assert_eq!(s.revision(), before, "{method} {path} changed state");
+            } else if PRIVILEGED.contains(&action) {
+                // No role holds it to grant: an access request will (spec section 10).
+                continue;
             } else {
                 // With exactly a role holding the action: through.
                 let email = format!("holder{n}@acme.test");

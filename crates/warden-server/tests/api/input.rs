@@ -339,10 +339,12 @@ async fn every_body_refuses_an_unknown_field_naming_it_and_an_array_for_an_objec
         })
         .collect();
     // Accepting and inspecting an invitation (no token), the platform's operations (an
-    // operator's token) and sign-in (a cookie) refuse unknown fields in invitations.rs,
-    // platform.rs and sessions.rs.
+    // operator's token), sign-in (a cookie) and managing service accounts (which no admin
+    // may) refuse unknown fields in invitations.rs, platform.rs, sessions.rs and
+    // service_accounts.rs.
     with_body.retain(|(_, path)| {
         !path.starts_with("/v1/platform/")
+            && !path.starts_with("/v1/service-accounts")
             && !path.starts_with("/v1/sessions")
             && !path.starts_with("/v1/password-resets")
             && path != "/v1/invitations/accept"

@@ -23,6 +23,7 @@ mod pages;
 mod persistence;
 mod platform;
 mod replicas;
+mod service_accounts;
 mod sessions;
 mod tokens;
 mod writes;

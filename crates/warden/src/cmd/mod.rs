@@ -16,6 +16,7 @@ pub mod operator;
 pub mod organization;
 pub mod policies;
 pub mod serve;
+pub mod service_accounts;
 pub mod tokens;
 pub mod users;
 
@@ -99,6 +100,7 @@ async fn api(
         Command::Namespaces(c) => namespaces::run(&client, o, c).await?,
         Command::Clusters(c) => clusters::run(&client, o, c).await?,
         Command::Tokens(c) => tokens::run(&client, o, c).await?,
+        Command::ServiceAccounts(c) => service_accounts::run(&client, o, c).await?,
         Command::Check(args) => return authz::check(&client, o, args).await,
         Command::WhoCan(args) => authz::who_can(&client, o, args).await?,
         Command::Audit(args) => audit::run(&client, o, args).await?,

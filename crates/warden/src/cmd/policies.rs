@@ -24,9 +24,9 @@ pub struct PolicySpec {
     /// Policy description.
     #[arg(long)]
     pub description: Option<String>,
-    /// A rule `KIND:ID=ROLE[,ROLE...]`, KIND being user, group or service_account and ID an
-    /// id, a group name or a user email; repeat for several rules
-    /// (e.g. `--rule group:ml=inference-admin,cks-viewer`).
+    /// A rule `KIND:ID=ROLE[,ROLE...]`, KIND being user, group or service_account (sa) and ID
+    /// an id, a group or service account name or a user email; repeat for several rules
+    /// (e.g. `--rule group:ml=inference-admin,cks-viewer`, `--rule sa:ci-deployer=cks-viewer`).
     #[arg(long = "rule", value_name = "RULE", value_parser = parse_rule)]
     pub rules: Vec<RuleInput>,
 }
@@ -69,7 +69,8 @@ pub enum PoliciesCommand {
     RemoveRule {
         /// Policy id or name.
         policy: String,
-        /// `KIND:ID`, the principal whose rules go (ID an id, a group name or a user email).
+        /// `KIND:ID`, the principal whose rules go (ID an id, a group or service account name
+        /// or a user email).
         #[arg(
             value_name = "KIND:ID",
             value_parser = parse_principal,
@@ -503,6 +504,8 @@ mod tests {
         assert_eq!(r.principal.id, "ada@example.com");
         let r = parse_rule("sa:sa_1=cks-viewer").unwrap();
         assert_eq!(r.principal.kind, PrincipalKind::ServiceAccount);
+        let r = parse_rule("service_account:CI deployer=cks-viewer").unwrap();
+        assert_eq!(r.principal.id, "CI deployer", "a service account by name");
         for bad in [
             "group:ml",
             "ml=cks-viewer",

@@ -6,7 +6,15 @@ use crate::common::{warden, Run};
 fn help_describes_the_commands() {
     let run = Run::of(warden(), &["--help"]).ok();
     for command in [
-        "serve", "org", "users", "groups", "policies", "check", "who-can", "audit",
+        "serve",
+        "org",
+        "users",
+        "groups",
+        "policies",
+        "service-accounts",
+        "check",
+        "who-can",
+        "audit",
     ] {
         assert!(run.stdout.contains(command), "{command}: {}", run.stdout);
     }

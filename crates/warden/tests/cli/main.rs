@@ -22,4 +22,5 @@ mod mail;
 mod organization;
 mod quickstart;
 mod serve;
+mod service_accounts;
 mod tokens;

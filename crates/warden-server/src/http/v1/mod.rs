@@ -15,6 +15,7 @@ mod namespaces;
 mod organization;
 mod platform;
 mod policies;
+mod service_accounts;
 pub(crate) mod sessions;
 mod tokens;
 mod users;
@@ -39,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(invitations::router())
         .merge(groups::router())
         .merge(policies::router())
+        .merge(service_accounts::router())
         .merge(catalog::router())
         .merge(namespaces::router())
         .merge(clusters::router())
