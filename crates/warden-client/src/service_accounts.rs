@@ -140,8 +140,11 @@ impl Client {
 
     /// `DELETE /v1/service-accounts/{account}`: with its tokens and the rules naming it
     /// (privileged). Answers `204 No Content`.
-    pub async fn delete_service_account(&self, key: &str) -> Result<(), ClientError> {
-        self.no_content(Method::DELETE, &["v1", "service-accounts", key])
+    pub async fn delete_service_account(
+        &self,
+        key: &str,
+    ) -> Result<Written<ServiceAccount>, ClientError> {
+        self.call(Method::DELETE, &["v1", "service-accounts", key], &[], None)
             .await
     }
 
@@ -188,21 +191,9 @@ impl Client {
         &self,
         org: &str,
         key: &str,
-    ) -> Result<(), ClientError> {
-        self.no_content(Method::DELETE, &platform(org, Some(key)))
+    ) -> Result<Written<ServiceAccount>, ClientError> {
+        self.call(Method::DELETE, &platform(org, Some(key)), &[], None)
             .await
-    }
-
-    /// Sends a call whose success has no body (`204 No Content`).
-    async fn no_content(&self, method: Method, segments: &[&str]) -> Result<(), ClientError> {
-        let url = self.url(segments, &[])?;
-        let (status, is_problem, bytes) = self.send(method, url, None).await?;
-        if (200..300).contains(&status) {
-            return Ok(());
-        }
-        Err(ClientError::Api(Box::new(crate::problem_of(
-            status, is_problem, &bytes,
-        ))))
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warden_client::model as m;
@@ -23,7 +23,7 @@ use super::tokens::token;
 use super::Answer;
 use crate::http::error::{ApiError, Problems};
 use crate::http::extract::{Json, Path};
-use crate::http::respond::{list, read, with_revision, written};
+use crate::http::respond::{list, read, written};
 use crate::http::AppState;
 use crate::service::{Caller, CompiledOrg, OperatorCaller, Service, Written};
 
@@ -127,12 +127,9 @@ fn written_account(status: StatusCode, done: &Written) -> Response {
     written(status, &done.compiled, item)
 }
 
-/// A deletion's answer: no content, and the revision it made in `warden-revision`.
+/// A deletion's answer, as every area gives it: the revision it made, and no item.
 fn deleted(done: &Written) -> Response {
-    with_revision(
-        StatusCode::NO_CONTENT.into_response(),
-        done.compiled.revision(),
-    )
+    written::<m::ServiceAccount>(StatusCode::OK, &done.compiled, None)
 }
 
 fn create(body: m::ServiceAccountInput) -> Command {
@@ -233,8 +230,7 @@ async fn update_service_account(
 /// Needs `iam.service_accounts.delete`.
 #[utoipa::path(delete, path = "/v1/service-accounts/{account}", tag = "service-accounts",
     params(("account" = String, Path, description = "Service account id or name")),
-    responses((status = 204, description = "Deleted; `warden-revision` is the revision made"),
-        Problems))]
+    responses((status = 200, body = m::Written<m::ServiceAccount>), Problems))]
 async fn delete_service_account(
     State(s): State<AppState>,
     caller: Caller,
@@ -311,8 +307,7 @@ async fn platform_update(
     tag = "platform",
     params(("org" = String, Path, description = "Organization id"),
         ("account" = String, Path, description = "Service account id or name")),
-    responses((status = 204, description = "Deleted; `warden-revision` is the revision made"),
-        Problems))]
+    responses((status = 200, body = m::Written<m::ServiceAccount>), Problems))]
 async fn platform_delete(
     State(s): State<AppState>,
     caller: OperatorCaller,
