@@ -1,8 +1,10 @@
-//! The role catalog: actions, roles, legacy groups and namespace permission keys.
+//! The role catalog: actions, roles, legacy groups and namespace permission keys, with the
+//! Kubernetes RBAC rules of each key and of the ClusterRoles legacy groups bind to.
 //!
 //! The catalog is data (`data/catalog.toml`), embedded at build time and validated when it
-//! is loaded: a role naming an unknown action, an include cycle, or a legacy group naming an
-//! unknown role is an error, and the server refuses to start on it.
+//! is loaded: a role naming an unknown action, an include cycle, a legacy group naming an
+//! unknown role or ClusterRole, or a Kubernetes rule the API would refuse is an error, and the
+//! server refuses to start on it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::action_index::ActionIndex;
 use crate::actionset::{ActionId, ActionSet, MAX_ACTIONS};
 use crate::error::{cut, DomainError};
+use crate::k8s::rules::{ClusterRole, KubernetesRules, PolicyRule};
 use crate::suggest::closest;
 
 /// The catalog text compiled into the binary.
@@ -51,6 +54,12 @@ pub enum CatalogError {
     BadNamespaceKey(String),
     #[error("namespace permission key `{key}` implies unknown key `{implied}`")]
     UnknownImpliedKey { key: String, implied: String },
+    #[error("the Kubernetes rules of {owner} are invalid: {reason}")]
+    BadKubernetesRule { owner: String, reason: String },
+    #[error("ClusterRole `{0}` is defined twice or is not a valid RBAC name")]
+    BadClusterRole(String),
+    #[error("legacy group `{group}` names unknown ClusterRole `{role}`")]
+    UnknownClusterRole { group: String, role: String },
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +71,7 @@ struct CatalogFile {
     roles: Vec<RoleFile>,
     legacy_groups: Vec<LegacyGroupFile>,
     namespace_permissions: Vec<NamespacePermissionFile>,
+    kubernetes_cluster_roles: Vec<ClusterRole>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +102,7 @@ struct NamespacePermissionFile {
     reserved: bool,
     #[serde(default)]
     implies: Vec<String>,
+    kubernetes: Vec<PolicyRule>,
 }
 
 /// Index of a role in [`Catalog::roles`].
@@ -129,6 +140,8 @@ pub struct NamespacePermission {
     pub reserved: bool,
     /// Keys a holder of this one also holds.
     pub implies: Vec<String>,
+    /// What the key allows in its namespace in Kubernetes: the rules of its exported Role.
+    pub kubernetes: Vec<PolicyRule>,
 }
 
 /// The validated catalog.
@@ -144,6 +157,7 @@ pub struct Catalog {
     role_ids: FxHashMap<Box<str>, RoleIndex>,
     legacy_groups: Vec<LegacyGroup>,
     namespace_permissions: Vec<NamespacePermission>,
+    kubernetes: KubernetesRules,
 }
 
 /// What an action name resolves to: one action, or an alias standing for several.
@@ -314,6 +328,7 @@ impl Catalog {
                 description: perm.description.clone(),
                 reserved: perm.reserved,
                 implies: perm.implies.clone(),
+                kubernetes: perm.kubernetes.clone(),
             });
         }
         for perm in &namespace_permissions {
@@ -327,7 +342,14 @@ impl Catalog {
             }
         }
 
+        let kubernetes = KubernetesRules::load(
+            file.kubernetes_cluster_roles,
+            &namespace_permissions,
+            &legacy_groups,
+        )?;
+
         Ok(Catalog {
+            kubernetes,
             action_index: ActionIndex::build(&actions),
             actions,
             action_ids,
@@ -472,6 +494,11 @@ impl Catalog {
 
     pub fn namespace_permission(&self, key: &str) -> Option<&NamespacePermission> {
         self.namespace_permissions.iter().find(|p| p.key == key)
+    }
+
+    /// The ClusterRoles and the Kubernetes side of legacy groups and keys.
+    pub fn kubernetes(&self) -> &KubernetesRules {
+        &self.kubernetes
     }
 }
 

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 mod invitation;
+pub mod k8s;
 mod named_map;
 pub mod packed;
 pub mod resolve;

@@ -188,6 +188,31 @@ impl Snapshot {
         })
     }
 
+    /// The namespace permission keys `principal` holds in the namespace named `namespace` at
+    /// `now`, as bits in catalog order (implied keys included): every key for an org admin,
+    /// none for an inactive or unknown principal or an unknown namespace. What
+    /// [`Snapshot::decide_namespace`] tests, for every key at once.
+    pub fn namespace_keys_held(&self, principal: &str, namespace: &str, now: Timestamp) -> u32 {
+        let Some(entry) = self.entry(principal) else {
+            return 0;
+        };
+        let Some(users) = self.namespace_keys.get(namespace) else {
+            return 0;
+        };
+        if !entry.active() || !entry.is_user() {
+            return 0;
+        }
+        if self.is_org_admin(principal, now) {
+            let keys = self.catalog.namespace_permissions().len();
+            return 1u32
+                .checked_shl(u32::try_from(keys).unwrap_or(u32::MAX))
+                .map_or(u32::MAX, |bit| bit - 1);
+        }
+        InlineId::new(principal)
+            .and_then(|user| users.get(&user).copied())
+            .unwrap_or(0)
+    }
+
     /// Every action the principal may perform at `now`, each with the paths that grant it.
     pub fn permissions(&self, principal: &str, now: Timestamp) -> Vec<(String, Vec<GrantSource>)> {
         let Some(entry) = self.entry(principal) else {

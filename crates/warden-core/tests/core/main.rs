@@ -14,6 +14,7 @@ mod engine;
 mod groups;
 mod invariants;
 mod invitations;
+mod k8s;
 mod namespaces;
 mod org_tokens;
 mod patching;
