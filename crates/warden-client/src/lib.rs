@@ -25,6 +25,7 @@ mod catalog;
 mod clusters;
 mod groups;
 mod invitations;
+mod kubernetes;
 pub mod model;
 mod namespaces;
 mod organization;
@@ -236,6 +237,18 @@ impl Client {
             ))));
         }
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// A GET whose success body is text (a YAML export), an error body a problem.
+    async fn get_text(&self, segments: &[&str]) -> Result<String, ClientError> {
+        let url = self.url(segments, &[])?;
+        let (status, is_problem, bytes) = self.send(Method::GET, url, None).await?;
+        if !(200..300).contains(&status) {
+            return Err(ClientError::Api(Box::new(problem_of(
+                status, is_problem, &bytes,
+            ))));
+        }
+        String::from_utf8(bytes).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T, ClientError> {

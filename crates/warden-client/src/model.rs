@@ -26,6 +26,7 @@ pub use crate::invitations::{
     InvitationLink, InvitationPreview, InvitationSecret, InvitationStatus, InvitationUpdate,
     InvitedGroup, InvitedNamespace, InvitedNamespaceInput, SentInvitation,
 };
+pub use crate::kubernetes::{WebhookCredential, WebhookCredentialInput};
 pub use crate::namespaces::{
     Namespace, NamespaceAccess, NamespaceAccessInput, NamespaceInput, NamespacePermissionsInput,
 };
@@ -45,7 +46,9 @@ pub use crate::service_accounts::{
 pub use crate::sessions::{
     PasswordChange, PasswordResetCompletion, PasswordResetRequest, SessionInfo, SignIn,
 };
-pub use crate::tokens::{CreatedToken, Token, TokenInput, TokenKind, TokenLifetime};
+pub use crate::tokens::{
+    CreatedToken, ScopeItem, Token, TokenInput, TokenKind, TokenLifetime, TokenSummary, TokenUpdate,
+};
 pub use crate::users::{User, UserStatus, UserUpdate};
 
 /// Most characters of a name (policies, tokens, organizations).

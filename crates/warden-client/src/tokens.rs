@@ -1,4 +1,6 @@
-//! Personal API access tokens: the caller's own, and (for IAM viewers and admins) anyone's.
+//! API access tokens. Personal tokens: the caller's own, optionally narrowed to namespaces and
+//! clusters, and (for IAM viewers and admins) anyone's. Org tokens (the legacy model): the
+//! organization's, managed by IAM admins (`/v1/org-tokens`).
 
 use serde::{Deserialize, Serialize};
 
@@ -12,8 +14,30 @@ use crate::{Client, ClientError, Method};
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
-    /// Belongs to one principal and acts with its permissions.
+    /// Belongs to one principal and acts with its permissions, narrowed by its scope.
     Personal,
+    /// The organization's (legacy model): acts as its own service account, in its
+    /// namespaces only.
+    Org,
+}
+
+/// A token named in another resource (a user's org tokens).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TokenSummary {
+    pub id: String,
+    pub name: String,
+    pub kind: TokenKind,
+}
+
+/// A namespace or cluster a token is narrowed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScopeItem {
+    pub id: String,
+    /// `None` once the namespace or cluster is deleted (its id stays and matches nothing,
+    /// so the token is never widened).
+    pub name: Option<String>,
 }
 
 /// How long a token lives.
@@ -79,6 +103,16 @@ pub struct Token {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// The namespaces it is narrowed to (an org token: the only ones it acts in; none: a
+    /// blank org token, whose rights come only from RBAC bound to `kubernetes_username`).
+    #[serde(default)]
+    pub namespaces: Vec<ScopeItem>,
+    /// The clusters it is narrowed to (none: every cluster of the organization).
+    #[serde(default)]
+    pub clusters: Vec<ScopeItem>,
+    /// The Kubernetes user name the token authenticates as (`warden:<org>:user:<email>`,
+    /// `warden:<org>:serviceaccount:<id>`): the subject to bind custom RBAC to.
+    pub kubernetes_username: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -107,6 +141,35 @@ pub struct TokenInput {
     /// The token's lifetime (default `30d`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<TokenLifetime>,
+    /// Namespaces (ids or names) to narrow it to; none: not narrowed (a personal token) or
+    /// a blank token (an org token).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
+    pub namespaces: Vec<String>,
+    /// Clusters (ids or names) to narrow it to; none: every cluster. Its kubeconfig has one
+    /// context per cluster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
+    pub clusters: Vec<String>,
+}
+
+/// An edit of a token: what is given changes, the rest stays. Never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TokenUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
+    pub namespaces: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
+    pub clusters: Option<Vec<String>>,
 }
 
 /// A token and its secret: the only time the secret is shown. `Debug` does not print it.
@@ -116,6 +179,10 @@ pub struct CreatedToken {
     pub revision: u64,
     pub token: Token,
     pub secret: String,
+    /// A kubeconfig (`cw-kubeconfig`) embedding the secret: one context per cluster of the
+    /// token's scope (every cluster of the organization when it names none). Shown once,
+    /// like the secret.
+    pub kubeconfig: String,
 }
 
 impl std::fmt::Debug for CreatedToken {
@@ -164,6 +231,70 @@ impl Client {
     /// `POST /v1/tokens`: a new personal token; its secret is in the answer, and only there.
     pub async fn create_token(&self, input: &TokenInput) -> Result<CreatedToken, ClientError> {
         self.send_json(Method::POST, &["v1", "tokens"], input).await
+    }
+
+    /// `PATCH /v1/tokens/{token}`: renames, re-notes or re-scopes one of the caller's own
+    /// personal tokens.
+    pub async fn update_token(
+        &self,
+        id: &str,
+        update: &TokenUpdate,
+    ) -> Result<Written<Token>, ClientError> {
+        self.send_json(Method::PATCH, &["v1", "tokens", id], update)
+            .await
+    }
+
+    /// `GET /v1/org-tokens`: the organization's tokens (needs `iam.api_tokens.list`).
+    pub async fn org_tokens(&self) -> Result<List<Token>, ClientError> {
+        self.get(&["v1", "org-tokens"]).await
+    }
+
+    /// `POST /v1/org-tokens`: a new org token; its secret and kubeconfig are in the answer,
+    /// and only there.
+    pub async fn create_org_token(&self, input: &TokenInput) -> Result<CreatedToken, ClientError> {
+        self.send_json(Method::POST, &["v1", "org-tokens"], input)
+            .await
+    }
+
+    /// `GET /v1/org-tokens/{token}`.
+    pub async fn org_token(&self, id: &str) -> Result<Token, ClientError> {
+        self.get(&["v1", "org-tokens", id]).await
+    }
+
+    /// `PATCH /v1/org-tokens/{token}`: name, note and namespaces; never the secret.
+    pub async fn update_org_token(
+        &self,
+        id: &str,
+        update: &TokenUpdate,
+    ) -> Result<Written<Token>, ClientError> {
+        self.send_json(Method::PATCH, &["v1", "org-tokens", id], update)
+            .await
+    }
+
+    /// `DELETE /v1/org-tokens/{token}`: the token stops working at once.
+    pub async fn delete_org_token(&self, id: &str) -> Result<Written<Token>, ClientError> {
+        self.call(Method::DELETE, &["v1", "org-tokens", id], &[], None)
+            .await
+    }
+
+    /// `GET /v1/users/{user}/org-tokens`: the org tokens a user created (they keep working
+    /// after the user leaves).
+    pub async fn org_tokens_created_by(&self, user: &str) -> Result<List<Token>, ClientError> {
+        self.get(&["v1", "users", user, "org-tokens"]).await
+    }
+
+    /// `DELETE /v1/users/{user}/org-tokens`: revokes every org token a user created.
+    pub async fn revoke_org_tokens_created_by(
+        &self,
+        user: &str,
+    ) -> Result<Written<Token>, ClientError> {
+        self.call(
+            Method::DELETE,
+            &["v1", "users", user, "org-tokens"],
+            &[],
+            None,
+        )
+        .await
     }
 
     /// `DELETE /v1/tokens/{token}`: revokes one of the caller's tokens, or (with

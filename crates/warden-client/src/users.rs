@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::tokens::TokenSummary;
+
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
@@ -44,6 +46,10 @@ pub struct User {
     pub is_org_admin: bool,
     /// The organization's first user, whom only a platform operator can demote.
     pub is_default_admin: bool,
+    /// The org tokens this user created: they keep working after the user is deactivated or
+    /// removed, so they are listed here (`DELETE /v1/users/{user}/org-tokens` revokes them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub org_tokens_created: Vec<TokenSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

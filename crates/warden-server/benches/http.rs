@@ -1,12 +1,15 @@
-//! HTTP throughput of `POST /v1/authz/check` on the reference organization of spec section 11.
+//! HTTP throughput of `POST /v1/authz/check` and of the Kubernetes webhooks on the reference
+//! organization of spec section 11.
 //!
 //! `cargo bench -p warden-server --bench http` starts Warden in this process on a loopback
 //! port (SQLite in a temporary directory), loads the reference organization (10,000 users,
-//! 1,000 groups, 200 policies), and drives it with `wrk` (Debian package `wrk`, `-t1 -c64`,
-//! keep-alive) for a bounded time: first a bare axum handler doing one hash-map look-up (the
-//! spec's baseline), then single checks, then batches of 100. Prints requests/s,
-//! decisions/s, latency percentiles and the ratio to the baseline. Skips with a message when
-//! `wrk` is absent.
+//! 1,000 groups, 200 policies; plus 20 namespaces where 500 users each hold keys, and a
+//! cluster with a webhook credential), and drives it with `wrk` (Debian package `wrk`, `-t1
+//! -c64`, keep-alive) for a bounded time: first a bare axum handler doing one hash-map look-up
+//! (the spec's baseline), then single checks, batches of 100, SubjectAccessReviews
+//! (`/k8s/authorize`) and TokenReviews (`/k8s/authenticate`). Prints requests/s, decisions/s,
+//! latency percentiles and the ratio to the baseline (and the webhooks' to the single check).
+//! Skips with a message when `wrk` is absent.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,7 +25,7 @@ use std::process::Command as Process;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use warden_core::command::{Key, TokenLifetime};
+use warden_core::command::{ClusterCommand, Key, TokenLifetime};
 use warden_core::testkit::{generate_org, SplitMix, Workload};
 use warden_core::{Actor, Catalog, OrgState, Snapshot, Timestamp};
 use warden_server::{Service, Settings};
@@ -64,7 +67,37 @@ fn bodies(
     out
 }
 
+/// SubjectAccessReviews as a kube-apiserver sends them: users of the organization asking for
+/// namespaced requests (some in namespaces where they hold keys, some not).
+fn access_reviews(state: &OrgState) -> Vec<String> {
+    let users: Vec<&str> = state.users.values().map(|u| &*u.email).collect();
+    let namespaces: Vec<&str> = state.namespaces.values().map(|n| n.name.as_str()).collect();
+    let org = &state.org.id;
+    let requests = [
+        ("get", "", "pods"),
+        ("list", "", "configmaps"),
+        ("create", "apps", "deployments"),
+        ("delete", "batch", "jobs"),
+        ("create", "", "pods"),
+    ];
+    let mut rng = SplitMix(13);
+    (0..512)
+        .map(|_| {
+            let user = users[rng.below(users.len())];
+            let ns = namespaces[rng.below(namespaces.len())];
+            let (verb, group, resource) = requests[rng.below(requests.len())];
+            format!(
+                r#"{{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{{"resourceAttributes":{{"namespace":"{ns}","verb":"{verb}","group":"{group}","version":"v1","resource":"{resource}"}},"user":"warden:{org}:user:{user}","groups":["warden:{org}","system:authenticated"],"uid":"x"}}}}"#
+            )
+        })
+        .collect()
+}
+
 fn lua(token: &str, bodies: &[String]) -> String {
+    lua_for("/v1/authz/check", token, bodies)
+}
+
+fn lua_for(path: &str, token: &str, bodies: &[String]) -> String {
     let mut s = String::new();
     s.push_str("wrk.method = \"POST\"\n");
     s.push_str("wrk.headers[\"Content-Type\"] = \"application/json\"\n");
@@ -75,7 +108,7 @@ fn lua(token: &str, bodies: &[String]) -> String {
     }
     s.push_str("}\nlocal i = 0\n");
     s.push_str(
-        "request = function()\n  i = i + 1\n  return wrk.format(nil, \"/v1/authz/check\", nil, bodies[(i % #bodies) + 1])\nend\n",
+        &format!("request = function()\n  i = i + 1\n  return wrk.format(nil, \"{path}\", nil, bodies[(i % #bodies) + 1])\nend\n"),
     );
     s.push_str(
         "done = function(summary, latency, requests)\n  io.write(string.format(\"RESULT requests=%d errors=%d seconds=%.3f p50_us=%d p99_us=%d\\n\", summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.duration / 1e6, latency:percentile(50), latency:percentile(99)))\nend\n",
@@ -112,6 +145,31 @@ fn run_wrk(base: &str, script: &std::path::Path) -> Option<(f64, u64, u64, u64)>
     ))
 }
 
+/// 20 namespaces, in each of which 500 users hold keys (a few of them write keys).
+fn with_namespaces(state: &mut OrgState) {
+    use warden_core::{Namespace, NamespaceGrant, NamespaceId};
+    let users: Vec<_> = state.users.keys().cloned().collect();
+    let keys = ["r:full", "w:deployments", "w:jobs", "w:configmaps"];
+    let mut rng = SplitMix(17);
+    for n in 0..20 {
+        let namespace = Namespace {
+            id: NamespaceId::from(format!("ns_bench{n:02}")),
+            name: format!("team-{n:02}"),
+            created_at: NOW,
+        };
+        for _ in 0..500 {
+            let user = users[rng.below(users.len())].clone();
+            let key = keys[rng.below(keys.len())];
+            state.namespace_grants.insert(NamespaceGrant {
+                namespace: namespace.id.clone(),
+                user,
+                key: key.to_string(),
+            });
+        }
+        state.namespaces.insert(namespace.id.clone(), namespace);
+    }
+}
+
 fn main() {
     if Process::new("wrk").arg("--version").output().is_err() {
         eprintln!("SKIPPED: wrk is not installed (apt-get install wrk)");
@@ -124,7 +182,8 @@ fn main() {
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let catalog = Catalog::builtin().unwrap();
-        let state = generate_org(&catalog, Workload::REFERENCE).unwrap();
+        let mut state = generate_org(&catalog, Workload::REFERENCE).unwrap();
+        with_namespaces(&mut state);
         let store = Store::open_data_dir(dir.path()).await.unwrap();
         warden_testing::store_generated_org(&store, &catalog, &state)
             .await
@@ -133,7 +192,7 @@ fn main() {
             .await
             .unwrap();
         let admin = state.org.default_admin.clone();
-        let (compiled, token, _) = service
+        let (_, token, _) = service
             .issue_personal_token(
                 &state.org.id,
                 &Actor::user(admin.clone()),
@@ -144,6 +203,26 @@ fn main() {
             )
             .await
             .unwrap();
+        let org = state.org.id.clone();
+        service
+            .execute(
+                &org,
+                &Actor::System,
+                ClusterCommand::Create {
+                    name: "prod".into(),
+                    api_server_url: "https://prod.example.com".into(),
+                    ca_bundle: String::new(),
+                }
+                .into(),
+            )
+            .await
+            .unwrap();
+        let (_, webhook, _) = service
+            .issue_webhook_credential(&org, &Actor::System, None, Key::from("prod"))
+            .await
+            .unwrap();
+        let compiled = service.compiled(&org).unwrap();
+        let state = compiled.state().as_ref().clone();
         // Token authentication: format and checksum, SHA-256, index look-ups, expiry and
         // user checks, as every request pays it.
         let mut auth: Vec<f64> = Vec::with_capacity(100_000);
@@ -191,13 +270,25 @@ fn main() {
             state.policies.len()
         );
         let mut baseline = None;
-        for (label, per_call, target) in [("bare axum handler", 1usize, &bare_base), ("check", 1, &base), ("check", 100, &base)] {
+        let mut single_check = None;
+        let reviews = access_reviews(&state);
+        let token_reviews: Vec<String> = (0..512)
+            .map(|_| format!(r#"{{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{{"token":"{token}"}}}}"#))
+            .collect();
+        for (label, per_call, target) in [
+            ("bare axum handler", 1usize, &bare_base),
+            ("check", 1, &base),
+            ("check", 100, &base),
+            ("SubjectAccessReview", 1, &base),
+            ("TokenReview", 1, &base),
+        ] {
             let script = dir.path().join(format!("{}-{per_call}.lua", label.len()));
-            std::fs::write(
-                &script,
-                lua(&token, &bodies(&state, &compiled.snapshot, &catalog, per_call)),
-            )
-            .unwrap();
+            let text = match label {
+                "SubjectAccessReview" => lua_for("/k8s/authorize", &webhook, &reviews),
+                "TokenReview" => lua_for("/k8s/authenticate", &webhook, &token_reviews),
+                _ => lua(&token, &bodies(&state, &compiled.snapshot, &catalog, per_call)),
+            };
+            std::fs::write(&script, text).unwrap();
             let target = target.clone();
             let result = tokio::task::spawn_blocking(move || run_wrk(&target, &script))
                 .await
@@ -209,7 +300,16 @@ fn main() {
                             baseline = Some(rps);
                             String::new()
                         }
-                        Some(bare) if per_call == 1 => format!(", {:.0}% of the bare handler", rps / bare * 100.0),
+                        Some(bare) if per_call == 1 => {
+                            let of_check = match single_check {
+                                None => {
+                                    single_check = Some(rps);
+                                    String::new()
+                                }
+                                Some(check) => format!(", {:.0}% of the single check", rps / check * 100.0),
+                            };
+                            format!(", {:.0}% of the bare handler{of_check}", rps / bare * 100.0)
+                        }
                         Some(_) => String::new(),
                     };
                     println!(

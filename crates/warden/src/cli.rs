@@ -10,9 +10,11 @@ use crate::cmd::catalog::RolesCommand;
 use crate::cmd::clusters::ClustersCommand;
 use crate::cmd::groups::GroupsCommand;
 use crate::cmd::invitations::InvitationsCommand;
+use crate::cmd::k8s::K8sCommand;
 use crate::cmd::login::LoginArgs;
 use crate::cmd::namespaces::NamespacesCommand;
 use crate::cmd::operator::OperatorCommand;
+use crate::cmd::org_tokens::OrgTokensCommand;
 use crate::cmd::organization::OrgCommand;
 use crate::cmd::policies::PoliciesCommand;
 use crate::cmd::serve::ServeArgs;
@@ -117,6 +119,12 @@ pub enum Command {
     /// Manage personal API access tokens: yours, or (IAM admins) anyone's.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Manage the organization's tokens (the legacy model; IAM admins).
+    #[command(subcommand)]
+    OrgTokens(OrgTokensCommand),
+    /// Kubernetes Managed Auth: a cluster's RBAC export, its webhook configuration.
+    #[command(subcommand)]
+    K8s(K8sCommand),
     /// List and show service accounts; platform operators (--org) create, rename,
     /// (de)activate and delete them.
     #[command(subcommand, visible_alias = "sa")]
@@ -192,8 +200,8 @@ mod tests {
         for name in LIFETIMES {
             let cli = Cli::try_parse_from(["warden", "tokens", "create", "--expires-in", name]);
             match cli.unwrap().command {
-                Command::Tokens(TokensCommand::Create { expires_in, .. }) => {
-                    assert_eq!(expires_in.map(|l| l.as_str()), Some(name))
+                Command::Tokens(TokensCommand::Create(args)) => {
+                    assert_eq!(args.expires_in.map(|l| l.as_str()), Some(name))
                 }
                 other => panic!("{other:?}"),
             }

@@ -1,7 +1,7 @@
 //! API access tokens (spec section 6). **Personal** tokens are created, edited and revoked by
 //! the principal they act as (or by the system, issuing a first token), optionally narrowed to
 //! namespaces and clusters; an IAM admin revokes anyone's (`iam.api_tokens.delete`). **Org**
-//! tokens (the legacy model) are managed by IAM admins (`iam.api_tokens.*`): each acts as a
+//! tokens (the legacy model) are managed by IAM admins alone (`iam.org_tokens.*`): each acts as a
 //! service account created with it and deleted with it, so its rights never follow its
 //! creator's, and it works on after its creator leaves. The caller generates the secret; only
 //! its hash reaches the core, and no command changes it.
@@ -132,10 +132,10 @@ impl AreaCommand for TokenCommand {
             TokenCommand::UpdatePersonal { .. } => "tokens.personal.update",
             TokenCommand::DeletePersonal { .. } => "tokens.personal.delete",
             TokenCommand::RevokeAny { .. } => "iam.api_tokens.delete",
-            TokenCommand::CreateOrg { .. } => "iam.api_tokens.create",
-            TokenCommand::UpdateOrg { .. } => "iam.api_tokens.update",
+            TokenCommand::CreateOrg { .. } => "iam.org_tokens.create",
+            TokenCommand::UpdateOrg { .. } => "iam.org_tokens.update",
             TokenCommand::DeleteOrg { .. } | TokenCommand::DeleteOrgTokensCreatedBy { .. } => {
-                "iam.api_tokens.delete"
+                "iam.org_tokens.delete"
             }
         }
     }
@@ -180,12 +180,12 @@ impl AreaCommand for TokenCommand {
                 Ok(id.to_string())
             }
             TokenCommand::RevokeAny { token } => {
-                let id = TokenId::from(token.0.clone());
-                if !cx.state.tokens.contains_key(&id) {
-                    return Err(DomainError::not_found("token", token.as_str()));
+                let current = resolve::token(cx.state, token.as_str())?.clone();
+                match current.kind {
+                    TokenKind::Org => delete_org(cx, &current),
+                    TokenKind::Personal => cx.delete_token(&current.id),
                 }
-                cx.delete_token(&id);
-                Ok(id.to_string())
+                Ok(current.id.to_string())
             }
             TokenCommand::CreateOrg { token } => create_org(cx, token),
             TokenCommand::UpdateOrg { token, edit } => {
@@ -338,8 +338,8 @@ fn new_token(
         name: validate::optional_name("name", &new.name)?,
         note: validate::description("note", &new.note)?,
         scope: TokenScope {
-            namespaces: namespaces(cx.state, &new.scope.namespaces)?,
-            clusters: clusters(cx.state, &new.scope.clusters)?,
+            namespaces: namespaces(cx.state, &new.scope.namespaces, kind)?,
+            clusters: clusters(cx.state, &new.scope.clusters, kind)?,
         },
         owner,
         secret_hash: new.secret_hash,
@@ -361,10 +361,10 @@ fn update(cx: &mut Apply<'_>, current: ApiToken, edit: TokenEdit) -> Result<Stri
         token.note = validate::description("note", &note)?;
     }
     if let Some(keys) = edit.namespaces {
-        token.scope.namespaces = namespaces(cx.state, &keys)?;
+        token.scope.namespaces = namespaces(cx.state, &keys, token.kind)?;
     }
     if let Some(keys) = edit.clusters {
-        token.scope.clusters = clusters(cx.state, &keys)?;
+        token.scope.clusters = clusters(cx.state, &keys, token.kind)?;
     }
     refuse_taken_name(cx.state, &token)?;
     let id = token.id.to_string();
@@ -412,22 +412,54 @@ fn refuse_taken_name(state: &OrgState, token: &ApiToken) -> Result<(), DomainErr
     Ok(())
 }
 
-/// Namespaces by id or name, as sorted ids without repeats.
-fn namespaces(state: &OrgState, keys: &[Key]) -> Result<Vec<NamespaceId>, DomainError> {
+/// Namespaces by id or name, as sorted ids without repeats. An unknown one is suggested a
+/// name only to an org token's maker (an IAM admin, who may list namespaces anyway): a personal
+/// token's owner is not to learn which namespaces exist by typing near them.
+fn namespaces(
+    state: &OrgState,
+    keys: &[Key],
+    kind: TokenKind,
+) -> Result<Vec<NamespaceId>, DomainError> {
     let mut ids = keys
         .iter()
-        .map(|k| resolve::namespace(state, k.as_str()).map(|n| n.id.clone()))
+        .map(|k| {
+            resolve::namespace(state, k.as_str())
+                .map(|n| n.id.clone())
+                .map_err(|_| {
+                    let known = state.namespaces.values().map(|n| n.name.as_str());
+                    let known = known.filter(|_| kind == TokenKind::Org);
+                    DomainError::unknown_namespace(k.as_str(), known)
+                })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     ids.sort();
     ids.dedup();
     Ok(ids)
 }
 
-/// Clusters by id or name, as sorted ids without repeats.
-fn clusters(state: &OrgState, keys: &[Key]) -> Result<Vec<ClusterId>, DomainError> {
+/// Clusters by id or name, as sorted ids without repeats (suggested as namespaces are).
+fn clusters(
+    state: &OrgState,
+    keys: &[Key],
+    kind: TokenKind,
+) -> Result<Vec<ClusterId>, DomainError> {
     let mut ids = keys
         .iter()
-        .map(|k| resolve::cluster(state, k.as_str()).map(|c| c.id.clone()))
+        .map(|k| {
+            resolve::cluster(state, k.as_str())
+                .map(|c| c.id.clone())
+                .map_err(|_| DomainError::UnknownCluster {
+                    name: crate::error::cut(k.as_str()),
+                    did_you_mean: crate::suggest::closest(
+                        k.as_str(),
+                        state
+                            .clusters
+                            .values()
+                            .map(|c| c.name.as_str())
+                            .filter(|_| kind == TokenKind::Org),
+                    ),
+                })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     ids.sort();
     ids.dedup();

@@ -122,6 +122,8 @@ error_codes! {
     /// A namespace that does not exist, asked about by a caller who may list namespaces
     /// (others are answered as for a namespace they hold no key in).
     UnknownNamespace = ("unknown_namespace", 422, "Unknown namespace"),
+    /// A cluster named in a request body (a token's scope) that does not exist.
+    UnknownCluster = ("unknown_cluster", 422, "Unknown cluster"),
     /// Only a default policy can be reset to the catalog's roles.
     NotADefaultPolicy = ("not_a_default_policy", 409, "Not a default policy"),
     /// A service account the platform manages itself.

@@ -51,6 +51,11 @@ pub enum DomainError {
         name: String,
         did_you_mean: Option<String>,
     },
+    #[error("this organization has no cluster `{name}`{}", hint(.did_you_mean))]
+    UnknownCluster {
+        name: String,
+        did_you_mean: Option<String>,
+    },
     #[error(
         "this call needs the action `{action}`, which no policy grants to the caller{}",
         remedy(.roles)
@@ -126,6 +131,7 @@ impl ErrorCode for DomainError {
             DomainError::UnknownAction { .. } => Code::UnknownAction,
             DomainError::UnknownNamespacePermission { .. } => Code::UnknownNamespacePermission,
             DomainError::UnknownNamespace { .. } => Code::UnknownNamespace,
+            DomainError::UnknownCluster { .. } => Code::UnknownCluster,
             DomainError::Forbidden { .. } => Code::Forbidden,
             DomainError::LastAdmin => Code::LastAdmin,
             DomainError::SelfPrivilegeChange => Code::SelfPrivilegeChange,
@@ -177,7 +183,8 @@ impl DomainError {
             | DomainError::UnknownPrincipal { did_you_mean, .. }
             | DomainError::UnknownAction { did_you_mean, .. }
             | DomainError::UnknownNamespacePermission { did_you_mean, .. }
-            | DomainError::UnknownNamespace { did_you_mean, .. } => did_you_mean.as_deref(),
+            | DomainError::UnknownNamespace { did_you_mean, .. }
+            | DomainError::UnknownCluster { did_you_mean, .. } => did_you_mean.as_deref(),
             _ => None,
         }
     }

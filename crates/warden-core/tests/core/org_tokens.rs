@@ -67,7 +67,7 @@ fn a_personal_token_is_narrowed_to_namespaces_and_clusters_by_name() {
             },
         )
         .unwrap_err();
-    assert_eq!(err.code(), "not_found");
+    assert_eq!(err.code(), "unknown_namespace");
     assert!(err.to_string().contains("nope"), "{err}");
     let err = org
         .run(
@@ -78,7 +78,7 @@ fn a_personal_token_is_narrowed_to_namespaces_and_clusters_by_name() {
             },
         )
         .unwrap_err();
-    assert_eq!(err.code(), "not_found");
+    assert_eq!(err.code(), "unknown_cluster");
     // Its owner edits name and scope; the secret stays.
     let hash = org.state().tokens[&TokenId::from(created.clone())]
         .secret_hash

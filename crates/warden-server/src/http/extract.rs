@@ -12,7 +12,7 @@ use serde::de::{Deserialize, DeserializeOwned};
 use super::error::ApiError;
 use warden_core::PrincipalId;
 
-use crate::service::{Caller, OperatorCaller, Service, SessionCaller};
+use crate::service::{Caller, ClusterCaller, OperatorCaller, Service, SessionCaller};
 
 /// A JSON request body, strictly: `Content-Type: application/json`, an object at the top
 /// (never an array standing for one), no field the type does not know (each input type
@@ -197,6 +197,19 @@ impl FromRequestParts<Arc<Service>> for Caller {
         }
         let (secret, address) = bearer(parts, service)?;
         Ok(service.authenticate_from(secret, address).await?)
+    }
+}
+
+/// A cluster's kube-apiserver, by its webhook credential (`/k8s/...`).
+impl FromRequestParts<Arc<Service>> for ClusterCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        service: &Arc<Service>,
+    ) -> Result<ClusterCaller, ApiError> {
+        let (secret, address) = bearer(parts, service)?;
+        Ok(service.authenticate_cluster_from(secret, address).await?)
     }
 }
 

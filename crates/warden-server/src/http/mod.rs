@@ -11,6 +11,7 @@
 
 pub mod error;
 pub mod extract;
+mod k8s;
 pub mod ops;
 pub mod pages;
 pub mod respond;
@@ -268,6 +269,7 @@ pub fn app(service: Arc<Service>) -> Router {
     build()
         .0
         .merge(pages::router())
+        .merge(k8s::router())
         .route_layer(middleware::from_fn_with_state(service.clone(), ops::record))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

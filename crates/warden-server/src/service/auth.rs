@@ -12,6 +12,7 @@ use std::sync::Arc;
 use warden_core::token;
 use warden_core::{Actor, OrgId, PrincipalId, Timestamp, TokenId};
 
+use super::compiled::TokenEntry;
 use super::context::now;
 use super::{CompiledOrg, Service, ServiceError};
 
@@ -83,23 +84,8 @@ impl Service {
             ));
         }
         let hash = token::hash_secret(secret);
-        let known = self
-            .token_orgs
-            .read()
-            .ok()
-            .and_then(|index| index.get(&hash).cloned());
-        let org = match known {
-            Some(org) => org,
-            None => self.find_token_org(hash).await?,
-        };
-        let compiled = match self.compiled(&org) {
-            Some(compiled) => compiled,
-            // Still warming up: this caller's organization is loaded now, and the call waits.
-            None => self
-                .load_on_demand(&org)
-                .await?
-                .ok_or(ServiceError::Unauthenticated("unknown or revoked token"))?,
-        };
+        let org = self.org_of_secret(hash).await?;
+        let compiled = self.serving(&org).await?;
         let token = compiled
             .tokens
             .get(&hash)
@@ -113,13 +99,7 @@ impl Service {
                 "the token's principal is deactivated",
             ));
         }
-        let recorded = token.last_recorded.load(Ordering::Relaxed);
-        if now.0 - recorded >= TOKEN_USE_RESOLUTION_MS {
-            token.last_recorded.store(now.0, Ordering::Relaxed);
-            if let Ok(mut usage) = self.token_usage.lock() {
-                usage.insert(token.id.clone(), now);
-            }
-        }
+        self.record_use(token, now);
         let (principal, token_id) = (token.owner.clone(), token.id.clone());
         Ok(Caller {
             org,
@@ -127,6 +107,44 @@ impl Service {
             token: Some(token_id),
             compiled,
         })
+    }
+
+    /// Notes that a token was used at `now` (for its last-use time), at most once a minute per
+    /// token: one atomic load per use otherwise.
+    pub(super) fn record_use(&self, token: &TokenEntry, now: Timestamp) {
+        let recorded = token.last_recorded.load(Ordering::Relaxed);
+        if now.0 - recorded >= TOKEN_USE_RESOLUTION_MS {
+            token.last_recorded.store(now.0, Ordering::Relaxed);
+            if let Ok(mut usage) = self.token_usage.lock() {
+                usage.insert(token.id.clone(), now);
+            }
+        }
+    }
+
+    /// The organization a secret's hash opens: from the server-wide index, else (SQLite) after
+    /// one shared look at other processes' commits.
+    pub(super) async fn org_of_secret(&self, hash: [u8; 32]) -> Result<OrgId, ServiceError> {
+        let known = self
+            .token_orgs
+            .read()
+            .ok()
+            .and_then(|index| index.get(&hash).cloned());
+        match known {
+            Some(org) => Ok(org),
+            None => self.find_token_org(hash).await,
+        }
+    }
+
+    /// An organization as served now, loading it first if the server is still warming up.
+    pub(super) async fn serving(&self, org: &OrgId) -> Result<Arc<CompiledOrg>, ServiceError> {
+        match self.compiled(org) {
+            Some(compiled) => Ok(compiled),
+            // Still warming up: this caller's organization is loaded now, and the call waits.
+            None => self
+                .load_on_demand(org)
+                .await?
+                .ok_or(ServiceError::Unauthenticated("unknown or revoked token")),
+        }
     }
 
     /// The organization of a token this server does not know. Every organization's tokens

@@ -48,11 +48,29 @@ impl std::fmt::Debug for IssuedToken {
 }
 
 impl Service {
-    /// Creates a token on behalf of `actor`.
+    /// One command, refused as itself (not as a batch's).
+    async fn run_one(
+        self: &Arc<Self>,
+        org: &OrgId,
+        actor: &Actor,
+        presented: Option<TokenId>,
+        command: warden_core::Command,
+    ) -> Result<super::Written, ServiceError> {
+        self.submit(org, actor, presented, vec![command], None)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Batch(batch) => ServiceError::Domain(batch.error),
+                other => other,
+            })
+    }
+
+    /// Creates a token on behalf of `actor`; when the actor is an API caller, `presented` is
+    /// the token it called with, which must still be valid when the write runs.
     pub async fn issue_token(
         self: &Arc<Self>,
         org: &OrgId,
         actor: &Actor,
+        presented: Option<TokenId>,
         owner: TokenFor,
         spec: TokenSpec,
     ) -> Result<IssuedToken, ServiceError> {
@@ -73,7 +91,7 @@ impl Service {
             TokenFor::Personal(owner) => TokenCommand::CreatePersonal { owner, token },
             TokenFor::Org => TokenCommand::CreateOrg { token },
         };
-        let written = self.execute(org, actor, command.into()).await?;
+        let written = self.run_one(org, actor, presented, command.into()).await?;
         let id = TokenId::from(written.target().to_string());
         Ok(IssuedToken {
             compiled: written.compiled,
@@ -101,7 +119,7 @@ impl Service {
             scope: ScopeInput::default(),
         };
         let issued = self
-            .issue_token(org, actor, TokenFor::Personal(owner), spec)
+            .issue_token(org, actor, None, TokenFor::Personal(owner), spec)
             .await?;
         Ok((issued.compiled, issued.secret, issued.id))
     }
@@ -111,6 +129,7 @@ impl Service {
         self: &Arc<Self>,
         org: &OrgId,
         actor: &Actor,
+        presented: Option<TokenId>,
         cluster: Key,
     ) -> Result<(Arc<CompiledOrg>, String, ClusterId), ServiceError> {
         let secret = new_secret(SecretKind::Webhook);
@@ -118,7 +137,7 @@ impl Service {
             cluster,
             secret_hash: secret.hash_hex,
         };
-        let written = self.execute(org, actor, command.into()).await?;
+        let written = self.run_one(org, actor, presented, command.into()).await?;
         let id = ClusterId::from(written.target().to_string());
         Ok((written.compiled, secret.secret, id))
     }

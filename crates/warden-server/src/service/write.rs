@@ -127,7 +127,7 @@ impl Service {
     }
 
     /// Queues a write and waits for its answer.
-    async fn submit(
+    pub(super) async fn submit(
         self: &Arc<Self>,
         org: &OrgId,
         actor: &Actor,

@@ -8,11 +8,13 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use warden_client::model::{CheckQuestion, CheckRequest};
 use warden_core::command::{
-    ClusterCommand, GroupCommand, NamespaceCommand, PolicyCommand, ServiceAccountCommand,
+    ClusterCommand, GroupCommand, NamespaceCommand, NewToken, PolicyCommand, ScopeInput,
+    ServiceAccountCommand, TokenCommand, TokenLifetime,
 };
 use warden_core::Catalog;
 
 use crate::common::{assert_problem, problem_of, Server};
+use warden_server::service::new_personal_secret;
 
 /// (method, path, body, the action the endpoint needs)
 fn endpoints(
@@ -217,6 +219,18 @@ fn endpoints(
             "cks.clusters.update",
         ),
         (
+            Method::GET,
+            format!("/v1/clusters/{cluster}/rbac"),
+            None,
+            "iam.namespace_access.list",
+        ),
+        (
+            Method::POST,
+            format!("/v1/clusters/{cluster}/webhook-credential"),
+            Some(json!({})),
+            "cks.clusters.update",
+        ),
+        (
             Method::DELETE,
             format!("/v1/clusters/{cluster}"),
             None,
@@ -273,10 +287,59 @@ fn endpoints(
             "tokens.personal.get",
         ),
         (
+            Method::PATCH,
+            "/v1/tokens/{own_token}".into(),
+            Some(json!({"note": "renamed"})),
+            "tokens.personal.update",
+        ),
+        (
             Method::DELETE,
             "/v1/tokens/{own_token}".into(),
             None,
             "tokens.personal.delete",
+        ),
+        (
+            Method::GET,
+            "/v1/org-tokens".into(),
+            None,
+            "iam.org_tokens.list",
+        ),
+        (
+            Method::POST,
+            "/v1/org-tokens".into(),
+            Some(json!({"note": "ci"})),
+            "iam.org_tokens.create",
+        ),
+        // `{org_token}`: a fresh org token's id, made at call time.
+        (
+            Method::GET,
+            "/v1/org-tokens/{org_token}".into(),
+            None,
+            "iam.org_tokens.get",
+        ),
+        (
+            Method::PATCH,
+            "/v1/org-tokens/{org_token}".into(),
+            Some(json!({"namespaces": []})),
+            "iam.org_tokens.update",
+        ),
+        (
+            Method::DELETE,
+            "/v1/org-tokens/{org_token}".into(),
+            None,
+            "iam.org_tokens.delete",
+        ),
+        (
+            Method::GET,
+            format!("/v1/users/{other}/org-tokens"),
+            None,
+            "iam.org_tokens.list",
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/users/{other}/org-tokens"),
+            None,
+            "iam.org_tokens.delete",
         ),
         (
             Method::POST,
@@ -345,6 +408,21 @@ fn endpoints(
             "iam.invitations.revoke",
         ),
     ]
+}
+
+/// A fresh org token's id, created by the system.
+async fn org_token(s: &Server) -> String {
+    s.system(TokenCommand::CreateOrg {
+        token: NewToken {
+            name: String::new(),
+            note: String::new(),
+            lifetime: TokenLifetime::OneHour,
+            secret_hash: new_personal_secret().hash_hex,
+            display_prefix: "wdn_org_test".into(),
+            scope: ScopeInput::default(),
+        },
+    })
+    .await
 }
 
 /// The id of the token a caller uses (whoami needs no action).
@@ -442,8 +520,13 @@ async fn every_endpoint_refuses_a_caller_without_its_action_and_allows_one_with_
             let path = path.replace("{account}", &account);
             if round == 0 {
                 // Without the action: 403 naming it, and nothing changes.
-                let before = s.revision();
                 let path = path.replace("{own_token}", &own_token(&s, &nobody_token).await);
+                let path = if path.contains("{org_token}") {
+                    path.replace("{org_token}", &org_token(&s).await)
+                } else {
+                    path
+                };
+                let before = s.revision();
                 let (status, problem, _) = s
                     .raw(method.clone(), &path, Some(&nobody_token), body.clone())
                     .await;
@@ -460,6 +543,11 @@ async fn every_endpoint_refuses_a_caller_without_its_action_and_allows_one_with_
                 let (holder, token) = s.user(&email).await;
                 s.grant(&holder, &[&smallest_role(&catalog, action)]).await;
                 let path = path.replace("{own_token}", &own_token(&s, &token).await);
+                let path = if path.contains("{org_token}") {
+                    path.replace("{org_token}", &org_token(&s).await)
+                } else {
+                    path
+                };
                 let (status, response, _) = s
                     .raw(method.clone(), &path, Some(&token), body.clone())
                     .await;
@@ -499,7 +587,8 @@ fn templates() -> BTreeSet<(String, String, &'static str)> {
         let path = path
             .replace("/v1/roles/iam-admin", "/v1/roles/{role}")
             .replace("/v1/policies/metrics/reset", "/v1/policies/{policy}/reset")
-            .replace("{own_token}", "{token}");
+            .replace("{own_token}", "{token}")
+            .replace("{org_token}", "{token}");
         (method.as_str().to_string(), path, action)
     })
     .collect()

@@ -226,7 +226,29 @@ fn bodies(user: &str) -> Vec<(Method, String, Value)> {
             "/v1/clusters/base".into(),
             json!({"ca_bundle": ""}),
         ),
+        (
+            Method::POST,
+            "/v1/clusters/base/webhook-credential".into(),
+            json!({"warden_ca_bundle": ""}),
+        ),
         (Method::POST, "/v1/tokens".into(), json!({"name": "strict"})),
+        // `own-token` and `org-token`: the admin's token and an org token, filled in at call
+        // time.
+        (
+            Method::PATCH,
+            "/v1/tokens/own-token".into(),
+            json!({"note": "strict"}),
+        ),
+        (
+            Method::POST,
+            "/v1/org-tokens".into(),
+            json!({"name": "strict", "namespaces": ["base"]}),
+        ),
+        (
+            Method::PATCH,
+            "/v1/org-tokens/org-token".into(),
+            json!({"namespaces": []}),
+        ),
         (
             Method::POST,
             "/v1/invitations".into(),
@@ -278,7 +300,21 @@ async fn every_body_refuses_an_unknown_field_naming_it_and_an_array_for_an_objec
         .await
         .unwrap();
     let admin = s.admin_token.clone();
+    let own_token = s.admin_client.whoami().await.unwrap().token_id.unwrap();
+    let org_token = s
+        .admin_client
+        .create_org_token(&warden_client::model::TokenInput::default())
+        .await
+        .unwrap()
+        .token
+        .id;
     for (method, path, body) in bodies(u.as_str()) {
+        let path = path
+            .replace("/v1/tokens/own-token", &format!("/v1/tokens/{own_token}"))
+            .replace(
+                "/v1/org-tokens/org-token",
+                &format!("/v1/org-tokens/{org_token}"),
+            );
         let before = s.revision();
         // At the top level.
         let (status, problem, _) = s
@@ -331,6 +367,8 @@ async fn every_body_refuses_an_unknown_field_naming_it_and_an_array_for_an_objec
                     "/v1/namespaces/{namespace}/access/",
                 )
                 .replace("/v1/clusters/base", "/v1/clusters/{cluster}")
+                .replace("/v1/tokens/own-token", "/v1/tokens/{token}")
+                .replace("/v1/org-tokens/org-token", "/v1/org-tokens/{token}")
                 .replace(
                     "/v1/invitations/strict@example.com",
                     "/v1/invitations/{invitation}",

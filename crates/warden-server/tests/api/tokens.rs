@@ -59,6 +59,7 @@ async fn token_details_stay_out_of_the_audit_log() {
             name: "laptop".into(),
             note: String::new(),
             expires_in: Some(TokenLifetime::OneHour),
+            ..TokenInput::default()
         })
         .await
         .unwrap();

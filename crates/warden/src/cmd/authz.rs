@@ -203,6 +203,7 @@ mod tests {
             groups: vec!["admin".into()],
             is_org_admin: true,
             is_default_admin: true,
+            org_tokens_created: Vec::new(),
         };
         let principal = Principal {
             kind: PrincipalKind::User,

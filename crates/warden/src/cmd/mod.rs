@@ -9,10 +9,12 @@ pub mod clusters;
 pub mod default_policies;
 pub mod groups;
 pub mod invitations;
+pub mod k8s;
 pub mod login;
 pub mod mail;
 pub mod namespaces;
 pub mod operator;
+pub mod org_tokens;
 pub mod organization;
 pub mod policies;
 pub mod serve;
@@ -100,6 +102,8 @@ async fn api(
         Command::Namespaces(c) => namespaces::run(&client, o, c).await?,
         Command::Clusters(c) => clusters::run(&client, o, c).await?,
         Command::Tokens(c) => tokens::run(&client, o, c).await?,
+        Command::OrgTokens(c) => org_tokens::run(&client, o, c).await?,
+        Command::K8s(c) => k8s::run(&client, o, c).await?,
         Command::ServiceAccounts(c) => service_accounts::run(&client, o, c).await?,
         Command::Check(args) => return authz::check(&client, o, args).await,
         Command::WhoCan(args) => authz::who_can(&client, o, args).await?,

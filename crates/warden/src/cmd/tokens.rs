@@ -1,13 +1,117 @@
-//! `warden tokens`: the caller's own personal tokens, and (for IAM viewers and admins)
-//! anyone's.
+//! `warden tokens`: the caller's own personal tokens, optionally narrowed to namespaces and
+//! clusters, and (for IAM viewers and admins) anyone's. What creating a token prints (the
+//! secret once, the kubeconfig written with mode 0600) is shared with `org_tokens.rs`.
 
-use clap::Subcommand;
-use warden_client::model::{Principal, Token, TokenInput, TokenKind, TokenLifetime};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use warden_client::model::{
+    CreatedToken, Principal, ScopeItem, Token, TokenInput, TokenKind, TokenLifetime, TokenUpdate,
+};
 use warden_client::Client;
 
 use crate::cli::{api_lifetime, Output};
-use crate::output::{show, CliError};
+use crate::output::{show, show_written, CliError};
 use crate::table::{self, details, Table};
+
+/// What a new token is (personal or org).
+#[derive(Debug, Args)]
+pub struct NewTokenArgs {
+    #[arg(long, default_value = "")]
+    pub name: String,
+    #[arg(long, default_value = "")]
+    pub note: String,
+    /// Lifetime of the token (the server's default is 30d).
+    #[arg(long, value_parser = api_lifetime(), value_name = "LIFETIME")]
+    pub expires_in: Option<TokenLifetime>,
+    /// A namespace (name or id) to narrow the token to; repeat or separate with commas.
+    #[arg(long = "namespace", value_name = "NAMESPACE", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// A cluster (name or id) the token is for; repeat or separate with commas. None: every
+    /// cluster of the organization.
+    #[arg(long = "cluster", value_name = "CLUSTER", value_delimiter = ',')]
+    pub clusters: Vec<String>,
+    /// Write the token's kubeconfig (one context per cluster) to this file, mode 0600. The
+    /// file must not exist yet.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+impl NewTokenArgs {
+    pub fn input(&self) -> TokenInput {
+        TokenInput {
+            name: self.name.clone(),
+            note: self.note.clone(),
+            expires_in: self.expires_in,
+            namespaces: self.namespaces.clone(),
+            clusters: self.clusters.clone(),
+        }
+    }
+}
+
+/// An edit of a token (personal or org): what is given changes; never the secret.
+#[derive(Debug, Args)]
+pub struct TokenEditArgs {
+    /// Token id, or its name.
+    #[arg(value_name = "TOKEN")]
+    pub key: String,
+    /// A new name ("" removes it).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub note: Option<String>,
+    /// The token's namespaces from now on (names or ids); repeat or separate with commas.
+    #[arg(
+        long = "namespace",
+        value_name = "NAMESPACE",
+        value_delimiter = ',',
+        conflicts_with = "no_namespaces"
+    )]
+    pub namespaces: Vec<String>,
+    /// Remove every namespace (an org token becomes a blank token; a personal token is no
+    /// longer narrowed to namespaces).
+    #[arg(long)]
+    pub no_namespaces: bool,
+    /// The token's clusters from now on; repeat or separate with commas.
+    #[arg(
+        long = "cluster",
+        value_name = "CLUSTER",
+        value_delimiter = ',',
+        conflicts_with = "no_clusters"
+    )]
+    pub clusters: Vec<String>,
+    /// Remove every cluster (the token is for every cluster of the organization).
+    #[arg(long)]
+    pub no_clusters: bool,
+}
+
+impl TokenEditArgs {
+    pub fn update(&self) -> Result<TokenUpdate, CliError> {
+        let list = |given: &[String], none: bool| {
+            if none {
+                Some(Vec::new())
+            } else if given.is_empty() {
+                None
+            } else {
+                Some(given.to_vec())
+            }
+        };
+        let update = TokenUpdate {
+            name: self.name.clone(),
+            note: self.note.clone(),
+            namespaces: list(&self.namespaces, self.no_namespaces),
+            clusters: list(&self.clusters, self.no_clusters),
+        };
+        if update == TokenUpdate::default() {
+            return Err(CliError::message(
+                "nothing to change: give --name, --note, --namespace, --no-namespaces, \
+                 --cluster or --no-clusters",
+            ));
+        }
+        Ok(update)
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
@@ -25,16 +129,11 @@ pub enum TokensCommand {
         /// Token id.
         id: String,
     },
-    /// Create a personal token and print its secret (shown only this once).
-    Create {
-        #[arg(long, default_value = "")]
-        name: String,
-        #[arg(long, default_value = "")]
-        note: String,
-        /// Lifetime of the token (the server's default is 30d).
-        #[arg(long, value_parser = api_lifetime(), value_name = "LIFETIME")]
-        expires_in: Option<TokenLifetime>,
-    },
+    /// Create a personal token, optionally narrowed to namespaces and clusters, and print
+    /// its secret (shown only this once); --kubeconfig FILE writes its kubeconfig.
+    Create(NewTokenArgs),
+    /// Rename, re-note or re-scope one of your tokens (never its secret).
+    Update(TokenEditArgs),
     /// Revoke a token by id or name: one of yours, or (IAM Admin) another user's.
     #[command(visible_alias = "delete")]
     Revoke {
@@ -59,25 +158,19 @@ pub async fn run(client: &Client, o: Output, command: TokensCommand) -> Result<(
             show(o, &listed, |l| token_table(&l.items))
         }
         TokensCommand::Get { id } => show(o, &client.token(&id).await?, token),
-        TokensCommand::Create {
-            name,
-            note,
-            expires_in,
-        } => {
-            let input = TokenInput {
-                name,
-                note,
-                expires_in,
-            };
-            let created = client.create_token(&input).await?;
-            show(o, &created, |c| {
-                let mut text = token_table(std::slice::from_ref(&c.token));
-                text.push_str(&format!(
-                    "\nToken: {}\n\nSave the token now: it will not be shown again.\n",
-                    c.secret
-                ));
-                text
-            })
+        TokensCommand::Create(args) => {
+            refuse_existing(args.kubeconfig.as_deref())?;
+            let created = client.create_token(&args.input()).await?;
+            show_created(o, &created, args.kubeconfig.as_deref())
+        }
+        TokensCommand::Update(args) => {
+            let update = args.update()?;
+            let listed = client.tokens().await?;
+            let id = find(&listed.items, &args.key)?
+                .map(|t| t.id.clone())
+                .ok_or_else(|| not_found(&args.key, None))?;
+            let w = client.update_token(&id, &update).await?;
+            show_written(o, &w, "Updated", token)
         }
         TokensCommand::Revoke { key, user } => {
             let listed = match &user {
@@ -116,13 +209,80 @@ pub async fn run(client: &Client, o: Output, command: TokensCommand) -> Result<(
     }
 }
 
+/// Refuses a kubeconfig path that exists, before any token is created: a token's secret is
+/// shown once, and overwriting someone's kubeconfig would lose theirs.
+pub fn refuse_existing(path: Option<&Path>) -> Result<(), CliError> {
+    match path {
+        Some(path) if path.exists() => Err(CliError::message(format!(
+            "{} already exists: give --kubeconfig a new file (nothing was created)",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a file only its owner may read (mode 0600 from the start, never wider), failing
+/// if it exists.
+pub fn write_private_file(path: &Path, contents: &str) -> Result<(), CliError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| CliError::message(format!("cannot create {}: {e}", path.display())))?;
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| CliError::message(format!("cannot write {}: {e}", path.display())))
+}
+
+/// What creating a token prints: the token, its secret once, and where its kubeconfig went.
+pub fn show_created(
+    o: Output,
+    created: &CreatedToken,
+    kubeconfig: Option<&Path>,
+) -> Result<(), CliError> {
+    let wrote = match kubeconfig {
+        Some(path) => match write_private_file(path, &created.kubeconfig) {
+            Ok(()) => Some(path.display().to_string()),
+            // The token exists now: still show its secret, then report the failure.
+            Err(e) => {
+                show(o, created, |c| created_text(c, None))?;
+                return Err(e);
+            }
+        },
+        None => None,
+    };
+    show(o, created, |c| created_text(c, wrote.as_deref()))
+}
+
+fn created_text(c: &CreatedToken, kubeconfig: Option<&str>) -> String {
+    let mut text = token(&c.token);
+    text.push_str(&format!("\nToken: {}\n", c.secret));
+    match kubeconfig {
+        Some(path) => text.push_str(&format!(
+            "Kubeconfig: written to {path} (mode 0600); try `kubectl --kubeconfig {path} get pods`\n"
+        )),
+        None => text.push_str(
+            "Kubeconfig: not saved (give --kubeconfig FILE, or read `kubeconfig` in -o json)\n",
+        ),
+    }
+    text.push_str(
+        "\nSave the token now: it will not be shown again (it is also inside the kubeconfig).\n",
+    );
+    text
+}
+
 /// Token ids look like `tok_...`.
 fn looks_like_id(key: &str) -> bool {
     key.starts_with("tok_")
 }
 
 /// The token `key` names among `tokens`: by id, else by name (which must be unique).
-fn find<'a>(tokens: &'a [Token], key: &str) -> Result<Option<&'a Token>, CliError> {
+pub fn find<'a>(tokens: &'a [Token], key: &str) -> Result<Option<&'a Token>, CliError> {
     if let Some(t) = tokens.iter().find(|t| t.id == key) {
         return Ok(Some(t));
     }
@@ -142,7 +302,7 @@ fn find<'a>(tokens: &'a [Token], key: &str) -> Result<Option<&'a Token>, CliErro
 }
 
 /// What a revoke says about a token it cannot find: where it looked, and who could do more.
-fn not_found(key: &str, user: Option<&str>) -> CliError {
+pub fn not_found(key: &str, user: Option<&str>) -> CliError {
     CliError::message(match user {
         Some(user) => format!("{user} has no token `{key}`: nothing was revoked"),
         None => format!(
@@ -155,6 +315,33 @@ fn not_found(key: &str, user: Option<&str>) -> CliError {
 fn kind(kind: TokenKind) -> &'static str {
     match kind {
         TokenKind::Personal => "personal",
+        TokenKind::Org => "org",
+    }
+}
+
+/// Scope entries by name (`(deleted) ns_...` once gone); `all` when there are none.
+fn scope(items: &[ScopeItem], all: &str) -> String {
+    if items.is_empty() {
+        return all.to_string();
+    }
+    items
+        .iter()
+        .map(|i| match &i.name {
+            Some(name) => name.clone(),
+            None => format!("(deleted) {}", i.id),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a token's namespaces mean for its kind.
+fn namespaces(t: &Token) -> String {
+    match t.kind {
+        TokenKind::Personal => scope(&t.namespaces, "all (not narrowed)"),
+        TokenKind::Org => scope(
+            &t.namespaces,
+            "none: a blank token (bind RBAC to its Kubernetes user)",
+        ),
     }
 }
 
@@ -163,12 +350,13 @@ fn owner(p: &Principal) -> String {
     format!("{} {} ({})", p.kind.as_str(), p.name, p.id)
 }
 
-fn token_table(tokens: &[Token]) -> String {
+pub fn token_table(tokens: &[Token]) -> String {
     let mut t = Table::new(&[
         "ID",
         "NAME",
         "OWNER",
         "PREFIX",
+        "NAMESPACES",
         "EXPIRES",
         "LAST USED",
         "CREATED",
@@ -179,6 +367,10 @@ fn token_table(tokens: &[Token]) -> String {
             tok.name.clone(),
             tok.owner.name.clone(),
             tok.display_prefix.clone(),
+            match tok.kind {
+                TokenKind::Personal => scope(&tok.namespaces, "all"),
+                TokenKind::Org => scope(&tok.namespaces, "(blank)"),
+            },
             table::optional_time(tok.expires_at, "never"),
             table::optional_time(tok.last_used_at, ""),
             table::time(tok.created_at),
@@ -187,7 +379,7 @@ fn token_table(tokens: &[Token]) -> String {
     t.render()
 }
 
-fn token(t: &Token) -> String {
+pub fn token(t: &Token) -> String {
     details(&[
         ("ID", t.id.clone()),
         ("Kind", kind(t.kind).to_string()),
@@ -195,6 +387,9 @@ fn token(t: &Token) -> String {
         ("Note", t.note.clone()),
         ("Prefix", t.display_prefix.clone()),
         ("Owner", owner(&t.owner)),
+        ("Namespaces", namespaces(t)),
+        ("Clusters", scope(&t.clusters, "all")),
+        ("Kubernetes user", t.kubernetes_username.clone()),
         ("Created by", t.created_by.clone()),
         ("Created", table::time(t.created_at)),
         ("Expires", table::optional_time(t.expires_at, "never")),
@@ -226,6 +421,9 @@ mod tests {
             created_at: 0,
             expires_at: None,
             last_used_at: None,
+            namespaces: Vec::new(),
+            clusters: Vec::new(),
+            kubernetes_username: "warden:abc123:user:bob@example.com".into(),
         }
     }
 

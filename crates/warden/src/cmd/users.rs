@@ -140,7 +140,7 @@ fn user_table(users: &[User]) -> String {
 }
 
 fn user(u: &User) -> String {
-    details(&[
+    let mut text = details(&[
         ("ID", u.id.clone()),
         ("Email", u.email.clone()),
         ("First name", u.first_name.clone()),
@@ -150,7 +150,25 @@ fn user(u: &User) -> String {
         ("Org admin", table::yes_no(u.is_org_admin)),
         ("Default admin", table::yes_no(u.is_default_admin)),
         ("Created", table::time(u.created_at)),
-    ])
+    ]);
+    // Org tokens outlive their creator: say so where an admin deactivating them looks.
+    if !u.org_tokens_created.is_empty() {
+        let tokens: Vec<String> = u
+            .org_tokens_created
+            .iter()
+            .map(|t| match t.name.as_str() {
+                "" => t.id.clone(),
+                name => format!("{name} ({})", t.id),
+            })
+            .collect();
+        text.push_str(&format!(
+            "\nOrg tokens this user created keep working after they leave: {}\n\
+             Revoke them all: warden org-tokens revoke-created-by {}\n",
+            tokens.join(", "),
+            u.email
+        ));
+    }
+    text
 }
 
 /// One path to an action: `policy `p` rule 1 role r via group `g`` (rules numbered from 1,

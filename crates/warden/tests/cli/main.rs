@@ -18,6 +18,7 @@ mod default_policies;
 mod durability;
 mod end_to_end;
 mod help;
+mod kubernetes;
 mod mail;
 mod organization;
 mod quickstart;

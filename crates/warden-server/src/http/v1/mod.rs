@@ -11,7 +11,9 @@ mod catalog;
 mod clusters;
 mod groups;
 mod invitations;
+mod kubernetes;
 mod namespaces;
+mod org_tokens;
 mod organization;
 mod platform;
 mod policies;
@@ -37,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(organization::router())
         .merge(users::router())
+        .merge(org_tokens::router())
         .merge(invitations::router())
         .merge(groups::router())
         .merge(policies::router())
@@ -44,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(catalog::router())
         .merge(namespaces::router())
         .merge(clusters::router())
+        .merge(kubernetes::router())
         .merge(tokens::router())
         .merge(authz::router())
         .merge(audit::router())

@@ -14,7 +14,7 @@ use warden_core::{resolve, DomainError, OrgId, TokenId};
 use super::invitations::{offer, sent};
 use super::namespaces::namespace;
 use super::organization::organization;
-use super::tokens::{lifetime, token};
+use super::tokens::{created_token, lifetime, token};
 use super::users::user;
 use super::Answer;
 use crate::http::error::{ApiError, Problems};
@@ -171,7 +171,7 @@ async fn create_organization(
         first_name: body.admin.first_name,
         last_name: body.admin.last_name,
     };
-    let (compiled, created_token) = s
+    let (compiled, first_token) = s
         .create_organization_by(&caller.actor(), &body.name, first, access)
         .await?;
     let state = compiled.state();
@@ -182,16 +182,12 @@ async fn create_organization(
     else {
         return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
     };
-    let token = match created_token {
+    let token = match first_token {
         Some((secret, id)) => {
-            let Some(created) = state.tokens.get(&id).map(|t| token(state, t, None)) else {
+            let Some(created) = state.tokens.get(&id) else {
                 return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
             };
-            Some(m::CreatedToken {
-                revision: compiled.revision(),
-                token: created,
-                secret,
-            })
+            Some(created_token(state, created, secret, compiled.revision()))
         }
         None => None,
     };
@@ -262,11 +258,7 @@ async fn add_user(
         .users
         .get(&added.user)
         .map(|u| user(&compiled.snapshot, u, now()));
-    let created_token = state
-        .tokens
-        .get(&added.token)
-        .map(|t| token(state, t, None));
-    let (Some(created), Some(created_token)) = (created, created_token) else {
+    let (Some(created), Some(new_token)) = (created, state.tokens.get(&added.token)) else {
         return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
     };
     Ok(secret_response(
@@ -274,11 +266,7 @@ async fn add_user(
         m::AddedUser {
             revision: compiled.revision(),
             user: created,
-            token: m::CreatedToken {
-                revision: compiled.revision(),
-                token: created_token,
-                secret: added.secret,
-            },
+            token: created_token(state, new_token, added.secret, compiled.revision()),
         },
         Some(compiled.revision()),
     ))

@@ -1,17 +1,19 @@
 //! `/v1/tokens`: personal access tokens. Everyone manages their own
-//! (`tokens.personal.*`); IAM viewers list and show anyone's (`iam.api_tokens.list`,
-//! `iam.api_tokens.get`) and IAM admins revoke anyone's (`iam.api_tokens.delete`). To a caller
-//! without those, another principal's token is as absent as one that does not exist.
+//! (`tokens.personal.*`), optionally narrowed to namespaces and clusters; IAM viewers list and
+//! show anyone's (`iam.api_tokens.list`, `iam.api_tokens.get`) and IAM admins revoke anyone's
+//! (`iam.api_tokens.delete`). To a caller without those, another principal's token is as
+//! absent as one that does not exist. A new token's answer carries its secret and a
+//! kubeconfig embedding it, once (`created`, shared with `org_tokens.rs`).
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warden_client::model as m;
-use warden_core::command::{Key, TokenCommand, TokenLifetime};
-use warden_core::{resolve, ApiToken, DomainError, OrgState, PrincipalId, TokenId};
+use warden_core::command::{Key, ScopeInput, TokenCommand, TokenEdit, TokenLifetime};
+use warden_core::{k8s, resolve, ApiToken, DomainError, OrgState, PrincipalId, TokenId};
 
 use super::{principal, Answer};
 use crate::http::error::ApiError;
@@ -19,18 +21,30 @@ use crate::http::error::Problems;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::respond::{list, read, with_revision, written};
 use crate::http::AppState;
-use crate::service::{Caller, Service, ServiceError};
+use crate::service::{Caller, IssuedToken, Service, ServiceError, TokenFor, TokenSpec};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tokens, create_token))
-        .routes(routes!(get_token, delete_token))
+        .routes(routes!(get_token, update_token, delete_token))
 }
 
 pub(super) fn token(state: &OrgState, token: &ApiToken, last_used_at: Option<i64>) -> m::Token {
     m::Token {
         id: token.id.to_string(),
-        kind: m::TokenKind::Personal,
+        kind: match token.kind {
+            warden_core::TokenKind::Personal => m::TokenKind::Personal,
+            warden_core::TokenKind::Org => m::TokenKind::Org,
+        },
+        namespaces: by_name(token.scope.namespaces.iter().map(|id| m::ScopeItem {
+            id: id.to_string(),
+            name: state.namespaces.get(id).map(|n| n.name.clone()),
+        })),
+        clusters: by_name(token.scope.clusters.iter().map(|id| m::ScopeItem {
+            id: id.to_string(),
+            name: state.clusters.get(id).map(|c| c.name.clone()),
+        })),
+        kubernetes_username: k8s::username(state, &token.owner).unwrap_or_default(),
         owner: principal(state, &token.owner.as_ref()),
         name: token.name.clone(),
         note: token.note.clone(),
@@ -40,6 +54,88 @@ pub(super) fn token(state: &OrgState, token: &ApiToken, last_used_at: Option<i64
         expires_at: token.expires_at.map(|t| t.0),
         last_used_at,
     }
+}
+
+/// Scope entries by name, the deleted ones (no name) last.
+fn by_name(items: impl Iterator<Item = m::ScopeItem>) -> Vec<m::ScopeItem> {
+    let mut items: Vec<m::ScopeItem> = items.collect();
+    items.sort_by(|a, b| {
+        (a.name.is_none(), &a.name, &a.id).cmp(&(b.name.is_none(), &b.name, &b.id))
+    });
+    items
+}
+
+/// A new token's spec from the API's input.
+pub(super) fn spec(body: m::TokenInput) -> TokenSpec {
+    TokenSpec {
+        name: body.name,
+        note: body.note,
+        lifetime: lifetime(body.expires_in.unwrap_or_default()),
+        scope: ScopeInput {
+            namespaces: body.namespaces.into_iter().map(Key).collect(),
+            clusters: body.clusters.into_iter().map(Key).collect(),
+        },
+    }
+}
+
+/// An edit from the API's input.
+pub(super) fn edit(body: m::TokenUpdate) -> TokenEdit {
+    TokenEdit {
+        name: body.name,
+        note: body.note,
+        namespaces: body.namespaces.map(|n| n.into_iter().map(Key).collect()),
+        clusters: body.clusters.map(|c| c.into_iter().map(Key).collect()),
+    }
+}
+
+/// The answer to a token's creation: the token, its secret and a kubeconfig embedding it,
+/// never cached.
+pub(super) fn created(issued: &IssuedToken) -> Answer {
+    let state = issued.compiled.state();
+    let created = state
+        .tokens
+        .get(&issued.id)
+        .ok_or_else(|| ServiceError::Internal("created token missing from snapshot".into()))?;
+    let body = created_token(
+        state,
+        created,
+        issued.secret.clone(),
+        issued.compiled.revision(),
+    );
+    let mut response = with_revision(
+        (StatusCode::CREATED, axum::Json(body)).into_response(),
+        issued.compiled.revision(),
+    );
+    // The secret must not linger in caches.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// A new token as its creator sees it, once: with its secret and a kubeconfig embedding it.
+pub(super) fn created_token(
+    state: &OrgState,
+    created: &ApiToken,
+    secret: String,
+    revision: u64,
+) -> m::CreatedToken {
+    m::CreatedToken {
+        revision,
+        token: token(state, created, None),
+        kubeconfig: k8s::token_kubeconfig(state, created, &secret),
+        secret,
+    }
+}
+
+/// A token after an edit.
+pub(super) fn edited(done: &crate::service::Written) -> Response {
+    let state = done.compiled.state();
+    let item = state
+        .tokens
+        .get(&TokenId::from(done.target().to_string()))
+        .map(|t| token(state, t, None));
+    written(StatusCode::OK, &done.compiled, item)
 }
 
 pub(super) fn lifetime(lifetime: m::TokenLifetime) -> TokenLifetime {
@@ -142,6 +238,8 @@ async fn list_tokens(
     let items = state
         .tokens
         .values()
+        // Org tokens are listed by `/v1/org-tokens`, to org admins alone.
+        .filter(|t| t.kind == warden_core::TokenKind::Personal)
         .filter(|t| owner.as_ref().is_none_or(|o| t.owner == *o))
         .map(|t| {
             let at = used.iter().find(|(id, _)| *id == t.id).map(|(_, at)| *at);
@@ -151,7 +249,8 @@ async fn list_tokens(
     Ok(list(&caller.compiled, items))
 }
 
-/// Creates a personal token for the caller; its secret is in the answer, and only there.
+/// Creates a personal token for the caller, optionally narrowed to namespaces and clusters
+/// (by id or name); its secret and a kubeconfig embedding it are in the answer, and only there.
 ///
 /// Needs `tokens.personal.create`.
 #[utoipa::path(post, path = "/v1/tokens", tag = "tokens", request_body = m::TokenInput,
@@ -161,36 +260,37 @@ async fn create_token(
     caller: Caller,
     Json(body): Json<m::TokenInput>,
 ) -> Answer {
-    let (compiled, secret, id) = s
-        .issue_personal_token(
+    let owner = TokenFor::Personal(Key(caller.principal.as_str().to_string()));
+    let issued = s
+        .issue_token(
             &caller.org,
             &caller.actor(),
-            Key(caller.principal.as_str().to_string()),
-            &body.name,
-            &body.note,
-            lifetime(body.expires_in.unwrap_or_default()),
+            caller.token.clone(),
+            owner,
+            spec(body),
         )
         .await?;
-    let state = compiled.state();
-    let item = state
-        .tokens
-        .get(&id)
-        .map(|t| token(state, t, None))
-        .ok_or_else(|| ServiceError::Internal("created token missing from snapshot".into()))?;
-    let body = m::CreatedToken {
-        revision: compiled.revision(),
-        token: item,
-        secret,
+    created(&issued)
+}
+
+/// Renames, re-notes or re-scopes one of the caller's own personal tokens; never its secret.
+///
+/// Needs `tokens.personal.update`.
+#[utoipa::path(patch, path = "/v1/tokens/{token}", tag = "tokens", request_body = m::TokenUpdate,
+    params(("token" = String, Path, description = "Token id")),
+    responses((status = 200, body = m::Written<m::Token>), Problems))]
+async fn update_token(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<m::TokenUpdate>,
+) -> Answer {
+    let command = TokenCommand::UpdatePersonal {
+        token: Key(id),
+        edit: edit(body),
     };
-    let mut response = with_revision(
-        (StatusCode::CREATED, axum::Json(body)).into_response(),
-        compiled.revision(),
-    );
-    // The secret must not linger in caches.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    let done = s.execute_for(&caller, command.into()).await?;
+    Ok(edited(&done))
 }
 
 /// One token (never its secret).
@@ -202,7 +302,9 @@ async fn create_token(
     responses((status = 200, body = m::Token), Problems))]
 async fn get_token(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Answer {
     let state = caller.compiled.state();
-    let found = resolve::token(state, &id).ok();
+    let found = resolve::token(state, &id)
+        .ok()
+        .filter(|t| t.kind == warden_core::TokenKind::Personal);
     let anyones =
         found.is_some_and(|t| t.owner != caller.principal) && holds(&caller, "iam.api_tokens.get");
     if !anyones {

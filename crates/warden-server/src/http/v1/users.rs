@@ -44,6 +44,13 @@ pub(super) fn user(snapshot: &Snapshot, user: &User, now: Timestamp) -> m::User 
             .collect(),
         is_org_admin: snapshot.is_org_admin(user.id.as_str(), now),
         is_default_admin: state.org.default_admin == user.id,
+        org_tokens_created: warden_core::command::org_tokens_created_by(state, &user.id)
+            .map(|t| m::TokenSummary {
+                id: t.id.to_string(),
+                name: t.name.clone(),
+                kind: m::TokenKind::Org,
+            })
+            .collect(),
     }
 }
 

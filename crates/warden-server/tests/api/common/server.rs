@@ -151,6 +151,25 @@ impl Server {
         done.rows_affected()
     }
 
+    /// The first column of every row `sql` returns, as text, read from the server's database
+    /// behind its back (what is really stored).
+    pub async fn stored(&self, sql: &str) -> Vec<String> {
+        use sqlx::Row;
+        let url = self
+            .db_url
+            .as_deref()
+            .expect("a server started with its database URL");
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+            .await
+            .unwrap();
+        let rows = sqlx::query(sql).fetch_all(&mut conn).await.unwrap();
+        sqlx::Connection::close(conn).await.unwrap();
+        rows.iter()
+            .map(|row| row.try_get::<String, _>(0).unwrap())
+            .collect()
+    }
+
     /// A client acting with `token`.
     pub fn client(&self, token: &str) -> Client {
         Client::new(&self.base, Some(token.to_string())).unwrap()
