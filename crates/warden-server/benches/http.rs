@@ -70,7 +70,11 @@ fn bodies(
 /// SubjectAccessReviews as a kube-apiserver sends them: users of the organization asking for
 /// namespaced requests (some in namespaces where they hold keys, some not).
 fn access_reviews(state: &OrgState) -> Vec<String> {
-    let users: Vec<&str> = state.users.values().map(|u| &*u.email).collect();
+    let users: Vec<(&str, &str)> = state
+        .users
+        .values()
+        .map(|u| (&*u.email, u.id.as_str()))
+        .collect();
     let namespaces: Vec<&str> = state.namespaces.values().map(|n| n.name.as_str()).collect();
     let org = &state.org.id;
     let requests = [
@@ -83,11 +87,11 @@ fn access_reviews(state: &OrgState) -> Vec<String> {
     let mut rng = SplitMix(13);
     (0..512)
         .map(|_| {
-            let user = users[rng.below(users.len())];
+            let (user, uid) = users[rng.below(users.len())];
             let ns = namespaces[rng.below(namespaces.len())];
             let (verb, group, resource) = requests[rng.below(requests.len())];
             format!(
-                r#"{{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{{"resourceAttributes":{{"namespace":"{ns}","verb":"{verb}","group":"{group}","version":"v1","resource":"{resource}"}},"user":"warden:{org}:user:{user}","groups":["warden:{org}","system:authenticated"],"uid":"x"}}}}"#
+                r#"{{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{{"resourceAttributes":{{"namespace":"{ns}","verb":"{verb}","group":"{group}","version":"v1","resource":"{resource}"}},"user":"warden:{org}:user:{user}","groups":["warden:{org}","system:authenticated"],"uid":"{uid}"}}}}"#
             )
         })
         .collect()
@@ -272,6 +276,20 @@ fn main() {
         let mut baseline = None;
         let mut single_check = None;
         let reviews = access_reviews(&state);
+        // What the reviews ask, decided in process: the mix the HTTP figures are for.
+        let (mut allowed, mut denied) = (0, 0);
+        for body in &reviews {
+            let review: warden_core::k8s::SubjectAccessReview = serde_json::from_str(body).unwrap();
+            let cluster = state.clusters.keys().next().unwrap();
+            let verdict = warden_core::k8s::authorize(&compiled.snapshot, cluster, &review.spec, NOW);
+            allowed += usize::from(verdict.allowed);
+            denied += usize::from(verdict.denied);
+        }
+        println!(
+            "SubjectAccessReviews: {allowed} allowed, {denied} denied, {} no opinion of {}",
+            reviews.len() - allowed - denied,
+            reviews.len()
+        );
         let token_reviews: Vec<String> = (0..512)
             .map(|_| format!(r#"{{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{{"token":"{token}"}}}}"#))
             .collect();
