@@ -20,6 +20,19 @@ pub fn with_revision(mut response: Response, revision: u64) -> Response {
     response
 }
 
+/// An answer carrying a secret (shown once): never cached.
+pub fn secret<T: Serialize>(status: StatusCode, body: T, revision: Option<u64>) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    match revision {
+        Some(revision) => with_revision(response, revision),
+        None => response,
+    }
+}
+
 /// A read of `compiled`.
 pub fn read<T: Serialize>(compiled: &CompiledOrg, body: T) -> Response {
     with_revision(Json(body).into_response(), compiled.revision())

@@ -7,11 +7,8 @@ use serde_json::{json, Value};
 use warden_client::model::{
     NamespaceAccessInput, NamespaceInput, TokenInput, WebhookCredentialInput,
 };
-use warden_core::Catalog;
-use warden_server::Service;
-use warden_store::Store;
 
-use crate::common::{problem_of, settings, Server};
+use crate::common::{problem_of, Server};
 use crate::org_tokens::with_namespaces_and_clusters;
 
 /// The cluster `prod`'s webhook credential.
@@ -259,18 +256,7 @@ async fn an_expired_token_is_not_authenticated() {
         created.token.id
     ))
     .await;
-    let store = Store::connect(s.db_url.as_deref().unwrap()).await.unwrap();
-    let service = Service::open(store, Catalog::builtin().unwrap(), settings())
-        .await
-        .unwrap();
-    let t = Server::serve(
-        service,
-        s.org.clone(),
-        s.admin.clone(),
-        s.admin_token.clone(),
-        None,
-    )
-    .await;
+    let t = s.reopen().await;
     let (status, answer) = call(
         &t,
         "/k8s/authenticate",

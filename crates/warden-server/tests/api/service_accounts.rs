@@ -15,12 +15,10 @@ use warden_client::Client;
 use warden_core::command::{
     Key, NewToken, ScopeInput, ServiceAccountCommand, TokenCommand, TokenLifetime,
 };
-use warden_core::{Actor, Catalog};
+use warden_core::Actor;
 use warden_server::service::new_personal_secret;
-use warden_server::Service;
-use warden_store::Store;
 
-use crate::common::{assert_problem, on_both_backends, problem_of, settings, Server};
+use crate::common::{assert_problem, on_both_backends, problem_of, Server};
 
 fn named(name: &str) -> ServiceAccountInput {
     ServiceAccountInput { name: name.into() }
@@ -432,18 +430,7 @@ async fn the_platforms_own_accounts_are_not_for_anyone_to_change() {
         ))
         .await;
     assert_eq!(touched, 1);
-    let store = Store::connect(s.db_url.as_deref().unwrap()).await.unwrap();
-    let service = Service::open(store, Catalog::builtin().unwrap(), settings())
-        .await
-        .unwrap();
-    let t = Server::serve(
-        service,
-        s.org.clone(),
-        s.admin.clone(),
-        s.admin_token.clone(),
-        None,
-    )
-    .await;
+    let t = s.reopen().await;
     let org = t.org.to_string();
     let operator = t.operator("ops@platform.test").await;
     let shown = operator

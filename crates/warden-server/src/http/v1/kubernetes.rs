@@ -16,7 +16,7 @@ use warden_core::{k8s, resolve, validate};
 use super::Answer;
 use crate::http::error::Problems;
 use crate::http::extract::{Json, Path};
-use crate::http::respond::with_revision;
+use crate::http::respond::{self, with_revision};
 use crate::http::AppState;
 use crate::service::Caller;
 
@@ -92,13 +92,9 @@ async fn issue_webhook_credential(
         authorize_url,
         secret,
     };
-    let mut response = with_revision(
-        (StatusCode::CREATED, axum::Json(body)).into_response(),
-        compiled.revision(),
-    );
-    // The secret must not linger in caches.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(respond::secret(
+        StatusCode::CREATED,
+        body,
+        Some(compiled.revision()),
+    ))
 }

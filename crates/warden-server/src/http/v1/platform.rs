@@ -3,8 +3,8 @@
 //! applied at once, audited in that organization.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warden_client::model as m;
@@ -19,7 +19,7 @@ use super::users::user;
 use super::Answer;
 use crate::http::error::{ApiError, Problems};
 use crate::http::extract::{Json, Path};
-use crate::http::respond::{with_revision, written};
+use crate::http::respond::{self, with_revision, written};
 use crate::http::AppState;
 use crate::service::{now, CompiledOrg, FirstAdminAccess, OperatorCaller, Service};
 
@@ -32,22 +32,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(remove_user))
         .routes(routes!(namespace_keys))
         .routes(routes!(invite))
-}
-
-/// A response carrying a secret: never cached.
-fn secret_response(
-    status: StatusCode,
-    body: impl serde::Serialize,
-    revision: Option<u64>,
-) -> Response {
-    let mut response = (status, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    match revision {
-        Some(revision) => with_revision(response, revision),
-        None => response,
-    }
 }
 
 fn operator(o: warden_store::Operator) -> m::Operator {
@@ -105,7 +89,7 @@ async fn create_operator(
     let Some((created, secret)) = created else {
         return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
     };
-    Ok(secret_response(
+    Ok(respond::secret(
         StatusCode::CREATED,
         m::CreatedOperator {
             operator: operator(created),
@@ -192,7 +176,7 @@ async fn create_organization(
         None => None,
     };
     let welcome_email_sent_to = token.is_none().then(|| admin.email.clone());
-    Ok(secret_response(
+    Ok(respond::secret(
         StatusCode::CREATED,
         m::CreatedOrganization {
             organization: organization(state),
@@ -261,7 +245,7 @@ async fn add_user(
     let (Some(created), Some(new_token)) = (created, state.tokens.get(&added.token)) else {
         return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
     };
-    Ok(secret_response(
+    Ok(respond::secret(
         StatusCode::CREATED,
         m::AddedUser {
             revision: compiled.revision(),

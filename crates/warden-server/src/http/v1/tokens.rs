@@ -6,8 +6,8 @@
 //! kubeconfig embedding it, once (`created`, shared with `org_tokens.rs`).
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,7 +19,7 @@ use super::{principal, Answer};
 use crate::http::error::ApiError;
 use crate::http::error::Problems;
 use crate::http::extract::{Json, Path, Query};
-use crate::http::respond::{list, read, with_revision, written};
+use crate::http::respond::{list, read, secret, written};
 use crate::http::AppState;
 use crate::service::{Caller, IssuedToken, Service, ServiceError, TokenFor, TokenSpec};
 
@@ -102,15 +102,11 @@ pub(super) fn created(issued: &IssuedToken) -> Answer {
         issued.secret.clone(),
         issued.compiled.revision(),
     );
-    let mut response = with_revision(
-        (StatusCode::CREATED, axum::Json(body)).into_response(),
-        issued.compiled.revision(),
-    );
-    // The secret must not linger in caches.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(secret(
+        StatusCode::CREATED,
+        body,
+        Some(issued.compiled.revision()),
+    ))
 }
 
 /// A new token as its creator sees it, once: with its secret and a kubeconfig embedding it.

@@ -151,6 +151,27 @@ impl Server {
         done.rows_affected()
     }
 
+    /// A second server on this server's database, with its organization and admin: what a
+    /// restart serves, e.g. after [`Server::tamper`] changed rows behind the first one's back.
+    pub async fn reopen(&self) -> Server {
+        let store = Store::connect(self.db_url.as_deref().expect("a database URL"))
+            .await
+            .unwrap();
+        let service = Service::open(store, Catalog::builtin().unwrap(), settings())
+            .await
+            .unwrap();
+        let mut server = Server::serve(
+            service,
+            self.org.clone(),
+            self.admin.clone(),
+            self.admin_token.clone(),
+            None,
+        )
+        .await;
+        server.db_url = self.db_url.clone();
+        server
+    }
+
     /// The first column of every row `sql` returns, as text, read from the server's database
     /// behind its back (what is really stored).
     pub async fn stored(&self, sql: &str) -> Vec<String> {
