@@ -10,7 +10,7 @@ use warden_client::model::{
 };
 use warden_client::Client;
 
-use crate::common::{on_both_backends, problem_of};
+use crate::common::{on_both_backends, problem_of, Server};
 
 pub const CA: &str =
     "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUWardenTestCA\n-----END CERTIFICATE-----\n";
@@ -409,4 +409,39 @@ async fn a_leaving_users_org_tokens_keep_working_are_listed_and_revoked_in_one_c
         assert!(body.to_string().contains("iam.org_tokens.delete"), "{body}");
     })
     .await;
+}
+
+#[tokio::test]
+async fn removing_a_user_lists_the_org_tokens_they_created_which_keep_working() {
+    let s = Server::start().await;
+    with_namespaces_and_clusters(&s.admin_client).await;
+    let (second, second_token) = s.user("second@acme.test").await;
+    s.admin_client
+        .add_group_member("admin", second.as_ref())
+        .await
+        .unwrap();
+    let created = s
+        .client(&second_token)
+        .create_org_token(&scoped("nightly", &["ml"], &[]))
+        .await
+        .unwrap();
+    let operator = s.operator("ops@platform.test").await;
+    let removed = operator
+        .platform_remove_user(&s.org.to_string(), "second@acme.test")
+        .await
+        .unwrap();
+    assert_eq!(removed.user.org_tokens_created.len(), 1);
+    assert_eq!(removed.user.org_tokens_created[0].name, "nightly");
+    let listed: Vec<&str> = removed
+        .tokens_created_for_others
+        .iter()
+        .map(|t| t.id.as_str())
+        .collect();
+    assert_eq!(listed, [created.token.id.as_str()]);
+    problem_of(
+        s.client(&second_token).whoami().await,
+        401,
+        "unauthenticated",
+    );
+    s.client(&created.secret).whoami().await.unwrap();
 }
