@@ -427,7 +427,7 @@ async fn removing_a_user_lists_the_org_tokens_they_created_which_keep_working() 
         .unwrap();
     let operator = s.operator("ops@platform.test").await;
     let removed = operator
-        .platform_remove_user(&s.org.to_string(), "second@acme.test")
+        .platform_remove_user(s.org.as_ref(), "second@acme.test")
         .await
         .unwrap();
     assert_eq!(removed.user.org_tokens_created.len(), 1);
