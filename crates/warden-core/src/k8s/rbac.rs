@@ -26,6 +26,7 @@ use super::rules::{PolicyRule, ROLE_PREFIX};
 use super::yaml::{to_stream, Yaml};
 use crate::catalog::Catalog;
 use crate::domain::{Cluster, OrgId, OrgState, PrincipalId, TokenKind, UserStatus};
+use crate::Timestamp;
 
 /// The API group of RBAC objects, also their `apiVersion` without the version.
 pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
@@ -186,8 +187,14 @@ fn users(names: BTreeSet<String>) -> Vec<Subject> {
 /// Everything one namespace gets: per Role name, its rules and its binding's subjects.
 type NamespaceObjects = BTreeMap<String, (Vec<PolicyRule>, BTreeSet<String>)>;
 
-/// The RBAC objects of the organization for `cluster`, in their stable order.
-pub fn export(catalog: &Catalog, state: &OrgState, cluster: &Cluster) -> Vec<K8sObject> {
+/// The RBAC objects of the organization for `cluster` at `now` (org tokens expired by then are
+/// left out), in their stable order.
+pub fn export(
+    catalog: &Catalog,
+    state: &OrgState,
+    cluster: &Cluster,
+    now: Timestamp,
+) -> Vec<K8sObject> {
     let org = &state.org.id;
     let mut objects = Vec::new();
     for (i, legacy) in catalog.legacy_groups().iter().enumerate() {
@@ -253,7 +260,12 @@ pub fn export(catalog: &Catalog, state: &OrgState, cluster: &Cluster) -> Vec<K8s
             .service_accounts
             .get(account)
             .is_some_and(|a| a.active);
-        if token.kind != TokenKind::Org || !active || !token.scope.allows_cluster(&cluster.id) {
+        let expired = token.expires_at.is_some_and(|at| at <= now);
+        if token.kind != TokenKind::Org
+            || !active
+            || expired
+            || !token.scope.allows_cluster(&cluster.id)
+        {
             continue;
         }
         for id in &token.scope.namespaces {

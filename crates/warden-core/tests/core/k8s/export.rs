@@ -10,7 +10,7 @@ use crate::common::Org;
 
 fn exported(f: &Fixture, cluster: &ClusterId) -> Vec<K8sObject> {
     let cluster = &f.state().clusters[cluster];
-    export(&f.org.catalog, f.state(), cluster)
+    export(&f.org.catalog, f.state(), cluster, f.org.now())
 }
 
 fn subjects(object: &K8sObject) -> Vec<String> {
@@ -101,6 +101,27 @@ subjects:
 }
 
 #[test]
+fn an_expired_org_token_is_left_out_of_the_export() {
+    let mut f = fixture();
+    f.org_token(new_token("ci", 9, &["web"], &[]));
+    let prod = &f.state().clusters[&f.prod];
+    let at = |ms: i64| {
+        export(
+            &f.org.catalog,
+            f.state(),
+            prod,
+            Timestamp(f.org.now().0 + ms),
+        )
+        .iter()
+        .filter(|o| o.namespace.as_deref() == Some("web"))
+        .count()
+    };
+    // The token lives an hour: bound in `web` until then, not after.
+    assert_eq!(at(0), 2);
+    assert_eq!(at(2 * 3_600_000), 0);
+}
+
+#[test]
 fn the_export_is_the_same_whatever_the_order_things_were_made_in() {
     let build = |reverse: bool| {
         let mut org = Org::new();
@@ -131,7 +152,7 @@ fn the_export_is_the_same_whatever_the_order_things_were_made_in() {
     };
     let export_of = |org: &Org| {
         let cluster = org.state().clusters.values().next().unwrap().clone();
-        to_yaml_stream(&export(&org.catalog, org.state(), &cluster))
+        to_yaml_stream(&export(&org.catalog, org.state(), &cluster, org.now()))
     };
     let (one, other) = (build(false), build(true));
     assert_eq!(export_of(&one), export_of(&other));
@@ -165,8 +186,8 @@ fn the_export_is_the_same_whatever_the_order_things_were_made_in() {
     }
     let cluster = &state.clusters[&f.prod];
     assert_eq!(
-        to_yaml_stream(&export(&f.org.catalog, &state, cluster)),
-        to_yaml_stream(&export(&f.org.catalog, &rebuilt, cluster))
+        to_yaml_stream(&export(&f.org.catalog, &state, cluster, f.org.now())),
+        to_yaml_stream(&export(&f.org.catalog, &rebuilt, cluster, f.org.now()))
     );
 }
 

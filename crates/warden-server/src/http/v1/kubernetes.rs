@@ -18,7 +18,7 @@ use crate::http::error::Problems;
 use crate::http::extract::{Json, Path};
 use crate::http::respond::{self, with_revision};
 use crate::http::AppState;
-use crate::service::Caller;
+use crate::service::{now, Caller};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -47,7 +47,8 @@ async fn cluster_rbac(
     s.require(&caller, "iam.namespace_access.list").await?;
     let snapshot = &caller.compiled.snapshot;
     let cluster = resolve::cluster(snapshot.state(), &key)?;
-    let yaml = k8s::to_yaml_stream(&k8s::export(snapshot.catalog(), snapshot.state(), cluster));
+    let objects = k8s::export(snapshot.catalog(), snapshot.state(), cluster, now());
+    let yaml = k8s::to_yaml_stream(&objects);
     let response = (
         [(
             header::CONTENT_TYPE,
