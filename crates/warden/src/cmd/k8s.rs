@@ -111,7 +111,7 @@ pub async fn run(client: &Client, o: Output, command: K8sCommand) -> Result<(), 
 fn flags(cluster: &str, authentication: &Path, authorization: &Path) -> String {
     format!(
         "Wrote {auth} and {authz} (mode 0600: they hold the cluster's webhook credential).\n\
-         The previous credential of `{cluster}` no longer works.\n\n\
+         Any previous credential of `{cluster}` no longer works.\n\n\
          Copy both files to the control plane of `{cluster}` and start kube-apiserver with:\n\n\
          \x20 --authentication-token-webhook-config-file={auth}\n\
          \x20 --authentication-token-webhook-version=v1\n\
