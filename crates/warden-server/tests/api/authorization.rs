@@ -588,7 +588,7 @@ fn templates() -> BTreeSet<(String, String, &'static str)> {
             .replace("/v1/roles/iam-admin", "/v1/roles/{role}")
             .replace("/v1/policies/metrics/reset", "/v1/policies/{policy}/reset")
             .replace("{own_token}", "{token}")
-            .replace("{org_token}", "{token}");
+            .replace("{org_token}", "{token_id}");
         (method.as_str().to_string(), path, action)
     })
     .collect()

@@ -368,7 +368,7 @@ async fn every_body_refuses_an_unknown_field_naming_it_and_an_array_for_an_objec
                 )
                 .replace("/v1/clusters/base", "/v1/clusters/{cluster}")
                 .replace("/v1/tokens/own-token", "/v1/tokens/{token}")
-                .replace("/v1/org-tokens/org-token", "/v1/org-tokens/{token}")
+                .replace("/v1/org-tokens/org-token", "/v1/org-tokens/{token_id}")
                 .replace(
                     "/v1/invitations/strict@example.com",
                     "/v1/invitations/{invitation}",

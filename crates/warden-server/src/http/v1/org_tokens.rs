@@ -21,6 +21,8 @@ use crate::http::respond::{list, read, written};
 use crate::http::AppState;
 use crate::service::{Caller, TokenFor};
 
+// The item's path parameter is `{token_id}`: named `{token}` or `{org_token}`, schemathesis'
+// link inference fills it with the whole created `token` object instead of its `id`.
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_org_tokens, create_org_token))
@@ -72,8 +74,8 @@ async fn create_org_token(
 /// One org token (never its secret).
 ///
 /// Needs `iam.org_tokens.get`.
-#[utoipa::path(get, path = "/v1/org-tokens/{token}", tag = "tokens",
-    params(("token" = String, Path, description = "Token id")),
+#[utoipa::path(get, path = "/v1/org-tokens/{token_id}", tag = "tokens",
+    params(("token_id" = String, Path, description = "Org token id")),
     responses((status = 200, body = m::Token), Problems))]
 async fn get_org_token(
     State(s): State<AppState>,
@@ -93,9 +95,9 @@ async fn get_org_token(
 /// secret. A user's namespace access never changes a token; only this does.
 ///
 /// Needs `iam.org_tokens.update`.
-#[utoipa::path(patch, path = "/v1/org-tokens/{token}", tag = "tokens",
+#[utoipa::path(patch, path = "/v1/org-tokens/{token_id}", tag = "tokens",
     request_body = m::TokenUpdate,
-    params(("token" = String, Path, description = "Token id")),
+    params(("token_id" = String, Path, description = "Org token id")),
     responses((status = 200, body = m::Written<m::Token>), Problems))]
 async fn update_org_token(
     State(s): State<AppState>,
@@ -115,8 +117,8 @@ async fn update_org_token(
 /// stops working at once.
 ///
 /// Needs `iam.org_tokens.delete`.
-#[utoipa::path(delete, path = "/v1/org-tokens/{token}", tag = "tokens",
-    params(("token" = String, Path, description = "Token id")),
+#[utoipa::path(delete, path = "/v1/org-tokens/{token_id}", tag = "tokens",
+    params(("token_id" = String, Path, description = "Org token id")),
     responses((status = 200, body = m::Written<m::Token>), Problems))]
 async fn delete_org_token(
     State(s): State<AppState>,
