@@ -230,6 +230,13 @@ async fn a_token_review_names_the_tokens_identity_or_says_why_not() {
     )
     .await;
     assert_eq!(answer["status"]["authenticated"], true, "{answer}");
+    // An older apiserver's v1beta1 review is answered in v1beta1.
+    let mut beta = token_review(&s.admin_token);
+    beta["apiVersion"] = json!("authentication.k8s.io/v1beta1");
+    let (status, answer) = call(&s, "/k8s/authenticate", &prod, beta).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["apiVersion"], "authentication.k8s.io/v1beta1");
+    assert_eq!(answer["status"]["authenticated"], true, "{answer}");
     // An empty body is a review of no token: refused, not an error.
     let (status, answer) = call(&s, "/k8s/authenticate", &prod, json!({})).await;
     assert_eq!(status, 200, "{answer}");
