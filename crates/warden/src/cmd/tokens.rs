@@ -365,7 +365,11 @@ pub fn token_table(tokens: &[Token]) -> String {
         t.row(vec![
             tok.id.clone(),
             tok.name.clone(),
-            tok.owner.name.clone(),
+            // An org token's owner is the account made for it: say whose it is instead.
+            match tok.kind {
+                TokenKind::Personal => tok.owner.name.clone(),
+                TokenKind::Org => "(organization)".to_string(),
+            },
             tok.display_prefix.clone(),
             match tok.kind {
                 TokenKind::Personal => scope(&tok.namespaces, "all"),
