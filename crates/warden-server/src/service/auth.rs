@@ -45,10 +45,21 @@ impl Service {
         secret: &str,
         address: Option<IpAddr>,
     ) -> Result<Caller, ServiceError> {
+        self.throttled(address, self.authenticate(secret)).await
+    }
+
+    /// Runs an authentication for a request from `address`: refused at once if that address
+    /// failed too often lately, and a failure counts against it. Every kind of credential
+    /// (tokens, operators', clusters' webhook credentials) goes through here.
+    pub(super) async fn throttled<T>(
+        &self,
+        address: Option<IpAddr>,
+        authentication: impl std::future::Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ServiceError> {
         if let Some(retry_after_secs) = address.and_then(|a| self.throttle.refused(a)) {
             return Err(ServiceError::TooManyFailedAuthentications { retry_after_secs });
         }
-        let result = self.authenticate(secret).await;
+        let result = authentication.await;
         if let (Err(_), Some(address)) = (&result, address) {
             self.throttle.failed(address);
         }

@@ -39,14 +39,8 @@ impl Service {
         secret: &str,
         address: Option<IpAddr>,
     ) -> Result<ClusterCaller, ServiceError> {
-        if let Some(retry_after_secs) = address.and_then(|a| self.throttle.refused(a)) {
-            return Err(ServiceError::TooManyFailedAuthentications { retry_after_secs });
-        }
-        let result = self.authenticate_cluster(secret).await;
-        if let (Err(_), Some(address)) = (&result, address) {
-            self.throttle.failed(address);
-        }
-        result
+        self.throttled(address, self.authenticate_cluster(secret))
+            .await
     }
 
     async fn authenticate_cluster(&self, secret: &str) -> Result<ClusterCaller, ServiceError> {

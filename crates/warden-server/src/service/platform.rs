@@ -59,14 +59,8 @@ impl Service {
         secret: &str,
         address: Option<IpAddr>,
     ) -> Result<OperatorCaller, ServiceError> {
-        if let Some(retry_after_secs) = address.and_then(|a| self.throttle.refused(a)) {
-            return Err(ServiceError::TooManyFailedAuthentications { retry_after_secs });
-        }
-        let result = self.authenticate_operator(secret).await;
-        if let (Err(_), Some(address)) = (&result, address) {
-            self.throttle.failed(address);
-        }
-        result
+        self.throttled(address, self.authenticate_operator(secret))
+            .await
     }
 
     async fn authenticate_operator(&self, secret: &str) -> Result<OperatorCaller, ServiceError> {

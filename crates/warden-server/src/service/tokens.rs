@@ -48,22 +48,6 @@ impl std::fmt::Debug for IssuedToken {
 }
 
 impl Service {
-    /// One command, refused as itself (not as a batch's).
-    async fn run_one(
-        self: &Arc<Self>,
-        org: &OrgId,
-        actor: &Actor,
-        presented: Option<TokenId>,
-        command: warden_core::Command,
-    ) -> Result<super::Written, ServiceError> {
-        self.submit(org, actor, presented, vec![command], None)
-            .await
-            .map_err(|e| match e {
-                ServiceError::Batch(batch) => ServiceError::Domain(batch.error),
-                other => other,
-            })
-    }
-
     /// Creates a token on behalf of `actor`; when the actor is an API caller, `presented` is
     /// the token it called with, which must still be valid when the write runs.
     pub async fn issue_token(
@@ -91,7 +75,9 @@ impl Service {
             TokenFor::Personal(owner) => TokenCommand::CreatePersonal { owner, token },
             TokenFor::Org => TokenCommand::CreateOrg { token },
         };
-        let written = self.run_one(org, actor, presented, command.into()).await?;
+        let written = self
+            .execute_presenting(org, actor, presented, command.into())
+            .await?;
         let id = TokenId::from(written.target().to_string());
         Ok(IssuedToken {
             compiled: written.compiled,
@@ -137,7 +123,9 @@ impl Service {
             cluster,
             secret_hash: secret.hash_hex,
         };
-        let written = self.run_one(org, actor, presented, command.into()).await?;
+        let written = self
+            .execute_presenting(org, actor, presented, command.into())
+            .await?;
         let id = ClusterId::from(written.target().to_string());
         Ok((written.compiled, secret.secret, id))
     }

@@ -83,18 +83,26 @@ impl Service {
         caller: &Caller,
         command: Command,
     ) -> Result<Written, ServiceError> {
-        self.submit(
-            &caller.org,
-            &caller.actor(),
-            caller.token.clone(),
-            vec![command],
-            None,
-        )
-        .await
-        .map_err(|e| match e {
-            ServiceError::Batch(batch) => ServiceError::Domain(batch.error),
-            other => other,
-        })
+        self.execute_presenting(&caller.org, &caller.actor(), caller.token.clone(), command)
+            .await
+    }
+
+    /// Runs a command for `actor` as [`Service::execute`]; with `presented` (the token an API
+    /// caller authenticated with), only while that token is still valid in the state the
+    /// command runs on.
+    pub async fn execute_presenting(
+        self: &Arc<Self>,
+        org: &OrgId,
+        actor: &Actor,
+        presented: Option<TokenId>,
+        command: Command,
+    ) -> Result<Written, ServiceError> {
+        self.submit(org, actor, presented, vec![command], None)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Batch(batch) => ServiceError::Domain(batch.error),
+                other => other,
+            })
     }
 
     /// Runs several commands as one change (one revision, one audit event per command, all
@@ -127,7 +135,7 @@ impl Service {
     }
 
     /// Queues a write and waits for its answer.
-    pub(super) async fn submit(
+    async fn submit(
         self: &Arc<Self>,
         org: &OrgId,
         actor: &Actor,

@@ -9,7 +9,7 @@ use clap::Subcommand;
 use warden_client::model::WebhookCredentialInput;
 use warden_client::Client;
 
-use super::tokens::write_private_file;
+use super::tokens::{refuse_existing, write_private_file};
 use crate::cli::Output;
 use crate::output::{out, print_json, CliError};
 
@@ -69,12 +69,10 @@ pub async fn run(client: &Client, o: Output, command: K8sCommand) -> Result<(), 
             // Refused before the credential is replaced: the cluster's current one keeps
             // working until the new files are in place.
             for path in [&authentication, &authorization] {
-                if path.exists() {
-                    return Err(CliError::message(format!(
-                        "{} already exists: remove it or choose another --dir (nothing was changed)",
-                        path.display()
-                    )));
-                }
+                refuse_existing(
+                    Some(path),
+                    "remove it or choose another --dir (nothing was changed)",
+                )?;
             }
             let warden_ca_bundle = match &warden_ca {
                 Some(path) => std::fs::read_to_string(path).map_err(|e| {

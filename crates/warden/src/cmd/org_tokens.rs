@@ -10,6 +10,7 @@ use warden_client::Client;
 
 use super::tokens::{
     find, refuse_existing, show_created, token, token_table, NewTokenArgs, TokenEditArgs,
+    NEW_KUBECONFIG,
 };
 use crate::cli::Output;
 use crate::output::{show, show_written, CliError};
@@ -59,7 +60,7 @@ pub async fn run(client: &Client, o: Output, command: OrgTokensCommand) -> Resul
             show(o, &client.org_token(&id).await?, token)
         }
         OrgTokensCommand::Create(args) => {
-            refuse_existing(args.kubeconfig.as_deref())?;
+            refuse_existing(args.kubeconfig.as_deref(), NEW_KUBECONFIG)?;
             let created = client.create_org_token(&args.input()).await?;
             show_created(o, &created, args.kubeconfig.as_deref())
         }

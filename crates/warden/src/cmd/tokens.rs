@@ -159,7 +159,7 @@ pub async fn run(client: &Client, o: Output, command: TokensCommand) -> Result<(
         }
         TokensCommand::Get { id } => show(o, &client.token(&id).await?, token),
         TokensCommand::Create(args) => {
-            refuse_existing(args.kubeconfig.as_deref())?;
+            refuse_existing(args.kubeconfig.as_deref(), NEW_KUBECONFIG)?;
             let created = client.create_token(&args.input()).await?;
             show_created(o, &created, args.kubeconfig.as_deref())
         }
@@ -211,15 +211,19 @@ pub async fn run(client: &Client, o: Output, command: TokensCommand) -> Result<(
 
 /// Refuses a kubeconfig path that exists, before any token is created: a token's secret is
 /// shown once, and overwriting someone's kubeconfig would lose theirs.
-pub fn refuse_existing(path: Option<&Path>) -> Result<(), CliError> {
+/// `remedy` says what to do instead.
+pub fn refuse_existing(path: Option<&Path>, remedy: &str) -> Result<(), CliError> {
     match path {
         Some(path) if path.exists() => Err(CliError::message(format!(
-            "{} already exists: give --kubeconfig a new file (nothing was created)",
+            "{} already exists: {remedy}",
             path.display()
         ))),
         _ => Ok(()),
     }
 }
+
+/// What to do instead of overwriting a kubeconfig.
+pub const NEW_KUBECONFIG: &str = "give --kubeconfig a new file (nothing was created)";
 
 /// Writes a file only its owner may read (mode 0600 from the start, never wider), failing
 /// if it exists.

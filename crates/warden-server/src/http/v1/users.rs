@@ -1,5 +1,6 @@
 //! `/v1/users`: the organization's users.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -8,8 +9,10 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use warden_client::model as m;
-use warden_core::command::{Key, UserCommand};
-use warden_core::{resolve, Command, DomainError, Snapshot, Timestamp, User, UserId};
+use warden_core::command::{org_tokens_created_by, Key, UserCommand};
+use warden_core::{
+    resolve, ApiToken, Command, DomainError, Snapshot, Timestamp, TokenKind, User, UserId,
+};
 
 use super::{grant, user_status, Answer};
 use crate::http::error::{ApiError, Problems};
@@ -29,6 +32,19 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// A user as the API shows it.
 pub(super) fn user(snapshot: &Snapshot, user: &User, now: Timestamp) -> m::User {
+    let created = org_tokens_created_by(snapshot.state(), &user.id)
+        .map(summary)
+        .collect();
+    user_with(snapshot, user, now, created)
+}
+
+/// [`user`], given the org tokens the user created (a listing finds everyone's in one pass).
+fn user_with(
+    snapshot: &Snapshot,
+    user: &User,
+    now: Timestamp,
+    org_tokens_created: Vec<m::TokenSummary>,
+) -> m::User {
     let state = snapshot.state();
     m::User {
         id: user.id.to_string(),
@@ -44,13 +60,15 @@ pub(super) fn user(snapshot: &Snapshot, user: &User, now: Timestamp) -> m::User 
             .collect(),
         is_org_admin: snapshot.is_org_admin(user.id.as_str(), now),
         is_default_admin: state.org.default_admin == user.id,
-        org_tokens_created: warden_core::command::org_tokens_created_by(state, &user.id)
-            .map(|t| m::TokenSummary {
-                id: t.id.to_string(),
-                name: t.name.clone(),
-                kind: m::TokenKind::Org,
-            })
-            .collect(),
+        org_tokens_created,
+    }
+}
+
+fn summary(token: &ApiToken) -> m::TokenSummary {
+    m::TokenSummary {
+        id: token.id.to_string(),
+        name: token.name.clone(),
+        kind: m::TokenKind::Org,
     }
 }
 
@@ -74,12 +92,18 @@ async fn list_users(
     s.require(&caller, "iam.users.list").await?;
     let snapshot = &caller.compiled.snapshot;
     let now = now();
+    let mut created: HashMap<&UserId, Vec<m::TokenSummary>> = HashMap::new();
+    for token in snapshot.state().tokens.values() {
+        if let (TokenKind::Org, Some(creator)) = (token.kind, token.created_by.user()) {
+            created.entry(creator).or_default().push(summary(token));
+        }
+    }
     let items = snapshot
         .state()
         .users
         .values()
         .filter(|u| filter.status.is_none_or(|s| user_status(u.status) == s))
-        .map(|u| user(snapshot, u, now))
+        .map(|u| user_with(snapshot, u, now, created.remove(&u.id).unwrap_or_default()))
         .collect();
     Ok(list(&caller.compiled, items))
 }
