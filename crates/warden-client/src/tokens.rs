@@ -19,6 +19,9 @@ pub enum TokenKind {
     /// The organization's (legacy model): acts as its own service account, in its
     /// namespaces only.
     Org,
+    /// A SCIM bearer token: the identity provider's provisioning client, accepted only under
+    /// `/scim/v2/`.
+    Scim,
 }
 
 /// A token named in another resource (a user's org tokens).

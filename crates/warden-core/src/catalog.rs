@@ -83,6 +83,8 @@ struct RoleFile {
     #[serde(default)]
     includes: Vec<String>,
     actions: Vec<String>,
+    #[serde(default)]
+    for_machines: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +120,10 @@ pub struct Role {
     pub includes: Vec<String>,
     /// Every action of the role, its includes expanded, in catalog order.
     pub actions: Vec<String>,
+    /// Held by machines (SCIM tokens' accounts), never suggested to a person as the way to
+    /// be allowed something.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub for_machines: bool,
     #[serde(skip)]
     pub action_set: ActionSet,
 }
@@ -289,6 +295,7 @@ impl Catalog {
                     name: role.name,
                     description: role.description,
                     includes: role.includes,
+                    for_machines: role.for_machines,
                     action_set,
                 }
             })
@@ -428,7 +435,7 @@ impl Catalog {
         let mut roles: Vec<&Role> = self
             .roles
             .iter()
-            .filter(|r| r.action_set.contains_all(&wanted))
+            .filter(|r| !r.for_machines && r.action_set.contains_all(&wanted))
             .collect();
         roles.sort_by_key(|r| r.actions.len());
         roles.into_iter().map(|r| r.id.clone()).collect()
@@ -564,7 +571,8 @@ mod tests {
     #[test]
     fn builtin_catalog_is_valid_and_complete() {
         let catalog = Catalog::builtin().unwrap();
-        assert_eq!(catalog.roles().len(), 19);
+        // Spec section 3's 19, and `scim-provisioner` (spec section 10's SCIM tokens).
+        assert_eq!(catalog.roles().len(), 20);
         assert_eq!(catalog.legacy_groups().len(), 5);
         assert!(
             catalog.actions().len() >= 120,

@@ -176,6 +176,7 @@ fn generate(
         state.users.insert(
             id.clone(),
             User {
+                external_id: None,
                 id: id.clone(),
                 email: format!("user{i}@example.com").into(),
                 first_name: format!("User{i}").into(),
@@ -192,6 +193,7 @@ fn generate(
         state.groups.insert(
             id.clone(),
             Group {
+                external_id: None,
                 id: id.clone(),
                 name: format!("team-{i}"),
                 description: String::new(),

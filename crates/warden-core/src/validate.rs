@@ -236,6 +236,36 @@ pub fn https_url(field: &str, value: &str) -> Result<String, DomainError> {
     Ok(value.to_string())
 }
 
+/// An identity provider's id for a user or group (SCIM `externalId`): 1 to 256 characters
+/// without control characters, kept exactly as sent (it is case-exact).
+pub fn external_id(field: &str, value: &str) -> Result<String, DomainError> {
+    if value.is_empty() || value.chars().count() > 256 || value.chars().any(char::is_control) {
+        return Err(DomainError::invalid(
+            field,
+            "must be 1 to 256 characters without control characters",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// An identity provider's URL: `https://` or `http://` (a test IdP on loopback), otherwise
+/// as [`https_url`].
+pub fn http_url(field: &str, value: &str) -> Result<String, DomainError> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"));
+    let ok = value.chars().count() <= MAX_URL
+        && rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        && !value.chars().any(|c| is_blank(c) || c.is_control());
+    if !ok {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be an https:// (or http://) URL of at most {MAX_URL} characters"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
 /// A PEM bundle of CA certificates, at most 65536 characters (may be empty: spaces, tabs and
 /// line breaks only).
 pub fn ca_bundle(field: &str, value: &str) -> Result<String, DomainError> {

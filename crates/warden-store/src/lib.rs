@@ -29,6 +29,7 @@ mod exec;
 mod migrate;
 mod outbox;
 mod platform;
+mod saml;
 mod sessions;
 mod url;
 

@@ -44,6 +44,11 @@ pub(crate) const MIGRATIONS: Embedded = &[
         "kubernetes",
         include_str!("../migrations/0006_kubernetes.sql"),
     ),
+    (
+        7,
+        "enterprise identity",
+        include_str!("../migrations/0007_enterprise_identity.sql"),
+    ),
 ];
 
 /// SHA-384 checksums of version 1 as it was released in two files, one per dialect, whose

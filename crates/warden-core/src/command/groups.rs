@@ -20,6 +20,11 @@ pub enum GroupCommand {
     Delete {
         group: Key,
     },
+    /// Sets or clears the identity provider's id for the group (SCIM `externalId`).
+    SetExternalId {
+        group: Key,
+        external_id: Option<String>,
+    },
     AddMember {
         group: Key,
         user: Key,
@@ -34,7 +39,7 @@ impl AreaCommand for GroupCommand {
     fn required_action(&self) -> &'static str {
         match self {
             GroupCommand::Create { .. } => "iam.groups.create",
-            GroupCommand::Update { .. } => "iam.groups.update",
+            GroupCommand::Update { .. } | GroupCommand::SetExternalId { .. } => "iam.groups.update",
             GroupCommand::Delete { .. } => "iam.groups.delete",
             GroupCommand::AddMember { .. } => "iam.memberships.create",
             GroupCommand::RemoveMember { .. } => "iam.memberships.delete",
@@ -46,6 +51,7 @@ impl AreaCommand for GroupCommand {
             GroupCommand::Create { .. } => None,
             GroupCommand::Update { group, .. }
             | GroupCommand::Delete { group }
+            | GroupCommand::SetExternalId { group, .. }
             | GroupCommand::AddMember { group, .. }
             | GroupCommand::RemoveMember { group, .. } => Some(group.as_str()),
         }
@@ -73,6 +79,7 @@ impl AreaCommand for GroupCommand {
                     description: validate::description("description", &description)?,
                     legacy: false,
                     created_at: cx.now,
+                    external_id: None,
                 };
                 let id = group.id.to_string();
                 cx.put_group(group);
@@ -114,6 +121,19 @@ impl AreaCommand for GroupCommand {
                 }
                 cx.put_group(updated);
                 Ok(current.id.to_string())
+            }
+            GroupCommand::SetExternalId { group, external_id } => {
+                let mut updated = resolve::group(cx.state, group.as_str())?.clone();
+                if updated.legacy {
+                    return Err(DomainError::LegacyGroupProtected(updated.name));
+                }
+                updated.external_id = external_id
+                    .map(|id| validate::external_id("external_id", &id))
+                    .transpose()?
+                    .map(Into::into);
+                let id = updated.id.to_string();
+                cx.put_group(updated);
+                Ok(id)
             }
             GroupCommand::Delete { group } => {
                 let g = resolve::group(cx.state, group.as_str())?.clone();

@@ -25,6 +25,17 @@ pub(super) fn check(
     if !instants.iter().all(|t| after.has_org_admin(*t)) {
         return Err(DomainError::LastAdmin);
     }
+    // While SSO is enforced, its break-glass admin stays an active admin: the way in when
+    // the identity provider is down (spec section 10).
+    if let Some(sso) = after.state().org.sso.as_deref().filter(|s| s.enforced) {
+        let break_glass = sso.break_glass.as_ref();
+        if !break_glass.is_some_and(|user| after.is_org_admin(user.as_str(), now)) {
+            let name = break_glass
+                .and_then(|user| after.state().users.get(user))
+                .map_or_else(|| "(none)".to_string(), |u| u.email.to_string());
+            return Err(DomainError::BreakGlassRequired(name));
+        }
+    }
     let Actor::Principal(caller) = actor else {
         return Ok(());
     };

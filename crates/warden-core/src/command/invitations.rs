@@ -135,6 +135,7 @@ impl AreaCommand for InvitationCommand {
                 link,
                 expires_at,
             } => {
+                refuse_under_enforced_sso(cx.state)?;
                 let email = validate::email("email", &email)?;
                 if cx.state.user_by_email(&email).is_some() {
                     return Err(DomainError::AlreadyMember(email));
@@ -208,6 +209,7 @@ impl AreaCommand for InvitationCommand {
                 link,
                 expires_at,
             } => {
+                refuse_under_enforced_sso(cx.state)?;
                 let mut invitation = resolve::invitation(cx.state, invitation.as_str())?.clone();
                 if invitation.status != InvitationStatus::Pending {
                     return Err(not_pending(&invitation, cx.now));
@@ -246,6 +248,19 @@ impl AreaCommand for InvitationCommand {
     }
 }
 
+/// Spec section 7.5: an organization that enforces SSO accepts new users only through its
+/// identity provider or provisioning, never by email and password.
+fn refuse_under_enforced_sso(state: &OrgState) -> Result<(), DomainError> {
+    if state.org.sso.as_deref().is_some_and(|sso| sso.enforced) {
+        return Err(DomainError::SsoEnforced(
+            "new users arrive through the identity provider (their first SSO sign-in) or \
+             SCIM provisioning, not by invitation"
+                .to_string(),
+        ));
+    }
+    Ok(())
+}
+
 fn accept(
     cx: &mut Apply<'_>,
     id: &InvitationId,
@@ -269,11 +284,14 @@ fn accept(
         }
         InvitationStatus::Pending => {}
     }
+    // Invitations sent before SSO was enforced no longer let anyone in by password.
+    refuse_under_enforced_sso(cx.state)?;
     if cx.state.user_by_email(&invitation.email).is_some() {
         return Err(DomainError::AlreadyMember(invitation.email));
     }
     let first_name = validate::display_name("first_name", first_name)?;
     let user = User {
+        external_id: None,
         id: UserId::from(cx.new_id(UserId::PREFIX)),
         email: invitation.email.clone().into(),
         first_name: first_name.into(),

@@ -7,7 +7,8 @@
 //!
 //! Each area has its own file with its command enum, the action each variant needs, the entity
 //! it addresses and how it applies: `organization`, `users`, `groups`, `policies`,
-//! `namespaces`, `clusters`, `tokens`. Invariants, the diff of two states and name resolution
+//! `namespaces`, `clusters`, `tokens`, `service_accounts`, `sso` (SAML and its enforcement),
+//! `provisioning` (SCIM tokens). Invariants, the diff of two states and name resolution
 //! (`crate::resolve`) have their own files.
 
 mod changes;
@@ -19,7 +20,9 @@ mod invitations;
 mod namespaces;
 mod organization;
 mod policies;
+mod provisioning;
 mod service_accounts;
+mod sso;
 mod tokens;
 mod users;
 
@@ -35,7 +38,9 @@ pub use self::invitations::{InvitationCommand, InvitationLink, Offer};
 pub use self::namespaces::NamespaceCommand;
 pub use self::organization::{is_org_id, new_organization, FirstUser, OrganizationCommand};
 pub use self::policies::{catalog_difference, CatalogDifference, PolicyCommand, RuleInput};
+pub use self::provisioning::{ProvisioningCommand, PROVISIONER_ROLE, PROVISIONING_POLICY};
 pub use self::service_accounts::ServiceAccountCommand;
+pub use self::sso::{IdpInput, SsoCommand, MAX_IDP_CERTIFICATES};
 pub use self::tokens::{
     org_tokens_created_by, NewToken, ScopeInput, TokenCommand, TokenEdit, TokenLifetime,
 };
@@ -59,6 +64,12 @@ pub enum Actor {
     /// The server's own command line (bootstrap): not a principal of any organization,
     /// authorized by having the data store in hand.
     System,
+    /// A verified assertion of the organization's SAML identity provider, signing in a user
+    /// Warden does not know yet: may provision that user and nothing else.
+    SingleSignOn {
+        /// The email the assertion names (how audit events name the actor).
+        subject: String,
+    },
 }
 
 impl Actor {
@@ -73,13 +84,16 @@ impl Actor {
             Actor::Operator(id) => format!("operator:{id}"),
             Actor::Invitee(id) => format!("invitation:{id}"),
             Actor::System => "system".to_string(),
+            Actor::SingleSignOn { subject } => format!("sso:{subject}"),
         }
     }
 
     pub fn principal(&self) -> Option<&PrincipalId> {
         match self {
             Actor::Principal(p) => Some(p),
-            Actor::Operator(_) | Actor::Invitee(_) | Actor::System => None,
+            Actor::Operator(_) | Actor::Invitee(_) | Actor::System | Actor::SingleSignOn { .. } => {
+                None
+            }
         }
     }
 
@@ -109,6 +123,8 @@ pub enum Command {
     Token(TokenCommand),
     Invitation(InvitationCommand),
     ServiceAccount(ServiceAccountCommand),
+    Sso(SsoCommand),
+    Provisioning(ProvisioningCommand),
 }
 
 /// What every area's command enum provides.
@@ -137,6 +153,8 @@ macro_rules! dispatch {
             Command::Token($c) => $body,
             Command::Invitation($c) => $body,
             Command::ServiceAccount($c) => $body,
+            Command::Sso($c) => $body,
+            Command::Provisioning($c) => $body,
         }
     };
 }
@@ -196,7 +214,9 @@ command_from!(
     ClusterCommand => Cluster,
     TokenCommand => Token,
     InvitationCommand => Invitation,
-    ServiceAccountCommand => ServiceAccount
+    ServiceAccountCommand => ServiceAccount,
+    SsoCommand => Sso,
+    ProvisioningCommand => Provisioning
 );
 
 /// A side effect a command asks for, to happen after its commit: written to the outbox in
@@ -363,6 +383,22 @@ pub fn execute_all(
                         if invitation == id
                 );
                 if !accepting {
+                    return Err(BatchError {
+                        index,
+                        error: catalog.forbidden(command.required_action()),
+                    });
+                }
+            }
+        }
+        // A verified SSO assertion may provision the user it names, and do nothing else.
+        Actor::SingleSignOn { subject } => {
+            for (index, command) in commands.iter().enumerate() {
+                let provisioning_subject = matches!(
+                    command,
+                    Command::User(UserCommand::Provision { email, .. })
+                        if email.eq_ignore_ascii_case(subject)
+                );
+                if !provisioning_subject {
                     return Err(BatchError {
                         index,
                         error: catalog.forbidden(command.required_action()),

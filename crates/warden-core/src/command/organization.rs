@@ -106,6 +106,7 @@ pub fn new_organization(
         ));
     }
     let user = User {
+        external_id: None,
         id: UserId::from(format!("usr_{}", ctx.random_suffix())),
         email: validate::email("email", &first.email)?.into(),
         first_name: validate::optional_name("first_name", &first.first_name)?.into(),
@@ -114,6 +115,7 @@ pub fn new_organization(
         created_at: now,
     };
     let empty = OrgState::empty(Organization {
+        sso: None,
         id: org_id.clone(),
         name: validate::display_name("name", name)?,
         default_admin: user.id.clone(),
@@ -122,6 +124,7 @@ pub fn new_organization(
     let mut state = empty.clone();
     for legacy in catalog.legacy_groups() {
         let group = Group {
+            external_id: None,
             id: GroupId::from(format!("grp_{}", ctx.random_suffix())),
             name: legacy.name.clone(),
             description: format!("Legacy group `{}`", legacy.name),

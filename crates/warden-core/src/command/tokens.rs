@@ -182,7 +182,7 @@ impl AreaCommand for TokenCommand {
             TokenCommand::RevokeAny { token } => {
                 let current = resolve::token(cx.state, token.as_str())?.clone();
                 match current.kind {
-                    TokenKind::Org => delete_org(cx, &current),
+                    TokenKind::Org | TokenKind::Scim => delete_org(cx, &current),
                     TokenKind::Personal => cx.delete_token(&current.id),
                 }
                 Ok(current.id.to_string())
@@ -231,7 +231,7 @@ fn own_token(cx: &Apply<'_>, key: &Key) -> Result<ApiToken, DomainError> {
         .filter(|t| match cx.actor {
             Actor::Principal(caller) => t.owner == *caller,
             Actor::Operator(_) | Actor::System => true,
-            Actor::Invitee(_) => false,
+            Actor::Invitee(_) | Actor::SingleSignOn { .. } => false,
         })
         .cloned()
         .ok_or_else(|| DomainError::not_found("token", key.as_str()))
@@ -257,7 +257,9 @@ fn create_personal(cx: &mut Apply<'_>, owner: &Key, new: NewToken) -> Result<Str
         Actor::Principal(caller) => caller.clone(),
         // A platform actor hands the token to its owner.
         Actor::Operator(_) | Actor::System => owner.clone(),
-        Actor::Invitee(_) => return Err(DomainError::not_found("principal", owner.as_str())),
+        Actor::Invitee(_) | Actor::SingleSignOn { .. } => {
+            return Err(DomainError::not_found("principal", owner.as_str()))
+        }
     };
     let recipient = match &owner {
         PrincipalId::User(id) => match cx.state.users.get(id) {
@@ -303,7 +305,9 @@ fn create_org(cx: &mut Apply<'_>, new: NewToken) -> Result<String, DomainError> 
     let created_by = match cx.actor {
         Actor::Principal(caller) => caller.clone(),
         Actor::Operator(_) | Actor::System => PrincipalId::User(cx.state.org.default_admin.clone()),
-        Actor::Invitee(_) => return Err(DomainError::invalid("actor", "not allowed")),
+        Actor::Invitee(_) | Actor::SingleSignOn { .. } => {
+            return Err(DomainError::invalid("actor", "not allowed"))
+        }
     };
     let id = TokenId::from(cx.new_id(TokenId::PREFIX));
     // The token's own principal: managed through the token (`system_managed`), so the
@@ -325,7 +329,7 @@ fn create_org(cx: &mut Apply<'_>, new: NewToken) -> Result<String, DomainError> 
     Ok(id)
 }
 
-fn new_token(
+pub(super) fn new_token(
     cx: &mut Apply<'_>,
     kind: TokenKind,
     owner: PrincipalId,
@@ -372,7 +376,8 @@ fn update(cx: &mut Apply<'_>, current: ApiToken, edit: TokenEdit) -> Result<Stri
     Ok(id)
 }
 
-fn delete_org(cx: &mut Apply<'_>, token: &ApiToken) {
+/// Deletes a token with the system-managed account it acts as (an org or SCIM token's).
+pub(super) fn delete_org(cx: &mut Apply<'_>, token: &ApiToken) {
     match &token.owner {
         // The account exists for the token: it goes with it (its tokens, this one
         // included, and the rules naming it).
@@ -391,7 +396,8 @@ fn delete_org(cx: &mut Apply<'_>, token: &ApiToken) {
 }
 
 /// Token names (when given) are unique per owner: among a principal's personal tokens, and
-/// among the organization's org tokens (the organization owns them), without regard to case.
+/// among the organization's org tokens and among its SCIM tokens (the organization owns
+/// them), without regard to case.
 fn refuse_taken_name(state: &OrgState, token: &ApiToken) -> Result<(), DomainError> {
     if token.name.is_empty() {
         return Ok(());
@@ -400,7 +406,7 @@ fn refuse_taken_name(state: &OrgState, token: &ApiToken) -> Result<(), DomainErr
     let taken = state.tokens.values().any(|t| {
         t.id != token.id
             && t.kind == token.kind
-            && (token.kind == TokenKind::Org || t.owner == token.owner)
+            && (token.kind != TokenKind::Personal || t.owner == token.owner)
             && t.name.to_lowercase() == lower
     });
     if taken {

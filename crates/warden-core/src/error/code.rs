@@ -29,6 +29,11 @@ macro_rules! error_codes {
                 match self { $(Code::$variant => $status,)* }
             }
 
+            /// The SCIM `scimType` (RFC 7644 section 3.12) a SCIM client is answered with.
+            pub const fn scim_type(self) -> Option<&'static str> {
+                scim_type(self)
+            }
+
             /// A short human title, the same for every occurrence of the code.
             pub const fn title(self) -> &'static str {
                 match self { $(Code::$variant => $title,)* }
@@ -42,10 +47,26 @@ error_codes! {
     MalformedJson = ("malformed_json", 400, "Malformed JSON"),
     /// The body has a field the endpoint does not know (named in `field`).
     UnknownField = ("unknown_field", 400, "Unknown field"),
+    /// A SCIM `filter` that does not parse (scimType `invalidFilter`).
+    ScimInvalidFilter = ("scim_invalid_filter", 400, "Invalid SCIM filter"),
+    /// A SCIM PATCH `path` that does not parse or names no attribute (scimType `invalidPath`).
+    ScimInvalidPath = ("scim_invalid_path", 400, "Invalid SCIM path"),
+    /// A SCIM PATCH whose path or filter matches nothing to change (scimType `noTarget`).
+    ScimNoTarget = ("scim_no_target", 400, "No SCIM target"),
+    /// A SCIM attribute value of the wrong type or form (scimType `invalidValue`).
+    ScimInvalidValue = ("scim_invalid_value", 400, "Invalid SCIM value"),
+    /// A SCIM request body that is not a valid SCIM message (scimType `invalidSyntax`).
+    ScimInvalidSyntax = ("scim_invalid_syntax", 400, "Invalid SCIM request"),
+    /// A SCIM request changing a read-only attribute such as `id` (scimType `mutability`).
+    ScimMutability = ("scim_mutability", 400, "SCIM attribute not mutable"),
+    /// A SCIM request asking for more than the server returns at once (scimType `tooMany`).
+    ScimTooMany = ("scim_too_many", 400, "Too many SCIM results"),
     /// Missing, malformed, unknown or revoked token, or a deactivated principal.
     Unauthenticated = ("unauthenticated", 401, "Authentication required"),
     /// The token's lifetime is over.
     TokenExpired = ("token_expired", 401, "Token expired"),
+    /// A SAML response that fails a check (signature, audience, recipient, time, replay, unknown request): `detail` says which.
+    SamlRejected = ("saml_rejected", 401, "SAML response rejected"),
     /// The caller lacks the action (named in `action`).
     Forbidden = ("forbidden", 403, "Forbidden"),
     /// A user may not change their own organization-level privileges.
@@ -58,6 +79,8 @@ error_codes! {
     CsrfFailed = ("csrf_failed", 403, "CSRF token missing or wrong"),
     /// A platform-operator action.
     OperatorOnly = ("operator_only", 403, "Platform operators only"),
+    /// The organization enforces SSO: password sign-in (but the break-glass admin's) and invitations by email and password are refused.
+    SsoEnforced = ("sso_enforced", 403, "Single sign-on enforced"),
     /// An invitation link that names no pending invitation (mistyped, or replaced by a
     /// resend).
     InvitationLinkInvalid = ("invitation_link_invalid", 404, "Invitation link not valid"),
@@ -87,6 +110,14 @@ error_codes! {
     DefaultPolicyProtected = ("default_policy_protected", 409, "Default policy protected"),
     /// A group named by policies cannot be deleted.
     GroupInUse = ("group_in_use", 409, "Group in use"),
+    /// SAML is not configured: SSO sign-in, enforcement and SCIM need it.
+    SsoNotConfigured = ("sso_not_configured", 409, "Single sign-on not configured"),
+    /// Enforcing SSO needs a break-glass admin, who must stay an active IAM admin while it is enforced.
+    BreakGlassRequired = ("break_glass_required", 409, "Break-glass admin required"),
+    /// SAML cannot be removed while SCIM tokens exist.
+    ProvisioningActive = ("provisioning_active", 409, "SCIM tokens depend on SAML"),
+    /// A group pushed by SCIM named like a legacy group (`admin`, `write`, `read`, `metrics`, `billing_viewer`): never merged into it.
+    LegacyGroupName = ("legacy_group_name", 409, "Legacy group name"),
     /// `at_least_revision` was not reached in time (`revision` says where the server is).
     RevisionNotReached = ("revision_not_reached", 409, "Revision not reached"),
     /// Too many concurrent writers; retry.
@@ -139,6 +170,32 @@ error_codes! {
     Internal = ("internal", 500, "Internal server error"),
     /// `/readyz`: the store cannot be reached, or the organizations are still loading.
     NotReady = ("not_ready", 503, "Not ready"),
+}
+
+/// How SCIM (RFC 7644 section 3.12) types each code: the codes a SCIM client can meet, the
+/// rest without a `scimType`.
+const fn scim_type(code: Code) -> Option<&'static str> {
+    Some(match code {
+        Code::ScimInvalidFilter => "invalidFilter",
+        Code::ScimInvalidPath => "invalidPath",
+        Code::ScimNoTarget => "noTarget",
+        Code::ScimInvalidValue
+        | Code::InvalidField
+        | Code::InvalidBody
+        | Code::UnknownPrincipal
+        | Code::UnknownRole => "invalidValue",
+        Code::ScimInvalidSyntax
+        | Code::MalformedJson
+        | Code::UnknownField
+        | Code::UnsupportedMediaType => "invalidSyntax",
+        Code::ScimMutability | Code::LegacyGroupProtected | Code::SystemManaged => "mutability",
+        Code::ScimTooMany => "tooMany",
+        Code::DuplicateName
+        | Code::ConfusableName
+        | Code::AlreadyMember
+        | Code::LegacyGroupName => "uniqueness",
+        _ => return None,
+    })
 }
 
 /// Implemented by every error type a client can meet: the code it is answered with.

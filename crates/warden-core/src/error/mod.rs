@@ -117,6 +117,19 @@ pub enum DomainError {
     PasswordResetUsed,
     #[error("a form post needs the session's CSRF token in the X-CSRF-Token header")]
     CsrfFailed,
+    #[error(
+        "SAML single sign-on is not configured for this organization (`warden sso configure`)"
+    )]
+    SsoNotConfigured,
+    /// What SSO enforcement refuses, and the way in that remains.
+    #[error("this organization enforces single sign-on: {0}")]
+    SsoEnforced(String),
+    #[error("single sign-on is enforced and `{0}` is its break-glass admin, who must stay an active IAM admin; name another break-glass admin first (`warden sso enforce --break-glass EMAIL`), or stop enforcing SSO")]
+    BreakGlassRequired(String),
+    #[error("{0} SCIM token(s) depend on the SAML configuration; delete them first (`warden scim-tokens delete`)")]
+    ProvisioningActive(usize),
+    #[error("`{0}` is the name of a legacy group; a group pushed by the identity provider is never merged into it: rename the group in the identity provider")]
+    LegacyGroupName(String),
 }
 
 impl ErrorCode for DomainError {
@@ -157,6 +170,11 @@ impl ErrorCode for DomainError {
             DomainError::PasswordResetExpired => Code::PasswordResetExpired,
             DomainError::PasswordResetUsed => Code::PasswordResetUsed,
             DomainError::CsrfFailed => Code::CsrfFailed,
+            DomainError::SsoNotConfigured => Code::SsoNotConfigured,
+            DomainError::SsoEnforced(_) => Code::SsoEnforced,
+            DomainError::BreakGlassRequired(_) => Code::BreakGlassRequired,
+            DomainError::ProvisioningActive(_) => Code::ProvisioningActive,
+            DomainError::LegacyGroupName(_) => Code::LegacyGroupName,
         }
     }
 }

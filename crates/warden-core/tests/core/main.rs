@@ -11,6 +11,7 @@ mod batch;
 mod codes;
 mod common;
 mod engine;
+mod enterprise;
 mod groups;
 mod invariants;
 mod invitations;

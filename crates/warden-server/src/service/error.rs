@@ -14,6 +14,9 @@ pub enum ServiceError {
     Unauthenticated(&'static str),
     #[error("the token has expired")]
     TokenExpired,
+    /// A SAML response that fails a check; says which.
+    #[error("SAML response rejected: {0}")]
+    SamlRejected(String),
     #[error("too many failed authentications from this address; retry in {retry_after_secs} s")]
     TooManyFailedAuthentications { retry_after_secs: u64 },
     #[error("revision {requested} is not reached: this server is at revision {current}")]
@@ -39,6 +42,7 @@ impl ErrorCode for ServiceError {
             ServiceError::Batch(e) => e.error_code(),
             ServiceError::Unauthenticated(_) => Code::Unauthenticated,
             ServiceError::TokenExpired => Code::TokenExpired,
+            ServiceError::SamlRejected(_) => Code::SamlRejected,
             ServiceError::TooManyFailedAuthentications { .. } => Code::TooManyFailedAuthentications,
             ServiceError::RevisionNotReached { .. } => Code::RevisionNotReached,
             ServiceError::ConcurrentModification => Code::ConcurrentModification,

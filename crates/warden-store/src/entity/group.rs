@@ -6,18 +6,20 @@ use sqlx::AnyConnection;
 use warden_core::{Group, GroupId, OrgId, OrgState, UserId};
 
 use super::{by_id, Scope, Select};
-use crate::codec::{delete_done, flag, owner, put_done, text, time, to_flag};
+use crate::codec::{delete_done, flag, opt_text, owner, put_done, text, time, to_flag};
 use crate::exec::Run;
 use crate::StoreError;
 
-const PUT: &str = "INSERT INTO groups (id, org_id, name, description, legacy, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6) \
+const PUT: &str =
+    "INSERT INTO groups (id, org_id, name, description, legacy, created_at, external_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, \
-     legacy = excluded.legacy, created_at = excluded.created_at \
+     legacy = excluded.legacy, created_at = excluded.created_at, \
+     external_id = excluded.external_id \
      WHERE groups.org_id = excluded.org_id";
 const DELETE: &str = "DELETE FROM groups WHERE id = $1 AND org_id = $2";
 const ROWS: Select = Select {
-    from: "SELECT org_id, id, name, description, legacy, created_at FROM groups",
+    from: "SELECT org_id, id, name, description, legacy, created_at, external_id FROM groups",
     org_column: "org_id",
     order_by: "id",
 };
@@ -44,6 +46,7 @@ pub(super) async fn put(
         .bind(g.description.as_str())
         .bind(to_flag(g.legacy))
         .bind(g.created_at.0)
+        .bind(g.external_id.as_deref())
         .run(&mut *conn)
         .await?;
     put_done(done, "group", g.id.as_str(), org)
@@ -98,6 +101,7 @@ pub(super) async fn load(
 ) -> Result<(), StoreError> {
     for row in ROWS.rows(conn, org).await? {
         let group = Group {
+            external_id: opt_text(&row, "external_id")?.map(Into::into),
             id: GroupId::from(text(&row, "id")?),
             name: text(&row, "name")?,
             description: text(&row, "description")?,

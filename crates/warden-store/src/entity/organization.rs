@@ -1,27 +1,38 @@
 //! The `organizations` table: one row per tenant, with its revision.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sqlx::{AnyConnection, AnyPool};
 use warden_core::{OrgId, OrgState, Organization, UserId};
 
 use super::{Scope, Select};
-use crate::codec::{bigint, text, time, unsigned};
+use crate::codec::{bigint, opt_text, text, time, unsigned};
 use crate::exec::Run;
 use crate::StoreError;
 
-const INSERT: &str = "INSERT INTO organizations (id, name, default_admin, revision, created_at) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING";
-const UPDATE: &str =
-    "UPDATE organizations SET name = $2, default_admin = $3, created_at = $4 WHERE id = $1";
+const INSERT: &str =
+    "INSERT INTO organizations (id, name, default_admin, revision, created_at, sso) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING";
+const UPDATE: &str = "UPDATE organizations SET name = $2, default_admin = $3, created_at = $4, \
+     sso = $5 WHERE id = $1";
 const BUMP: &str = "UPDATE organizations SET revision = $3 WHERE id = $1 AND revision = $2";
 const REVISION: &str = "SELECT revision FROM organizations WHERE id = $1";
 const REVISIONS: &str = "SELECT id, revision FROM organizations ORDER BY id";
 const ROWS: Select = Select {
-    from: "SELECT id, name, default_admin, revision, created_at FROM organizations",
+    from: "SELECT id, name, default_admin, revision, created_at, sso FROM organizations",
     org_column: "id",
     order_by: "id",
 };
+
+/// The organization's SSO settings as stored: JSON, or NULL.
+fn sso_json(org: &Organization) -> Result<Option<String>, StoreError> {
+    org.sso
+        .as_deref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("SSO settings of `{}`: {e}", org.id)))
+}
 
 /// Inserts the organization row; `false` if the id is taken.
 pub(crate) async fn insert(
@@ -35,6 +46,7 @@ pub(crate) async fn insert(
         .bind(org.default_admin.as_str())
         .bind(bigint(revision, "revision")?)
         .bind(org.created_at.0)
+        .bind(sso_json(org)?)
         .run(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -56,6 +68,7 @@ pub(super) async fn put(
         .bind(row.name.as_str())
         .bind(row.default_admin.as_str())
         .bind(row.created_at.0)
+        .bind(sso_json(row)?)
         .run(&mut *conn)
         .await?;
     if done.rows_affected() == 1 {
@@ -116,6 +129,10 @@ pub(super) async fn load(
     let mut states = BTreeMap::new();
     for row in ROWS.rows(conn, org).await? {
         let mut state = OrgState::empty(Organization {
+            sso: opt_text(&row, "sso")?
+                .map(|json| serde_json::from_str(&json).map(Arc::new))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("an organization's SSO settings: {e}")))?,
             id: OrgId::from(text(&row, "id")?),
             name: text(&row, "name")?,
             default_admin: UserId::from(text(&row, "default_admin")?),

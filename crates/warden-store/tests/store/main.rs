@@ -23,6 +23,7 @@ mod audit;
 mod batches;
 mod clusters;
 mod commits;
+mod enterprise;
 mod groups;
 mod namespaces;
 mod organizations;

@@ -320,6 +320,7 @@ fn kind(kind: TokenKind) -> &'static str {
     match kind {
         TokenKind::Personal => "personal",
         TokenKind::Org => "org",
+        TokenKind::Scim => "scim",
     }
 }
 
@@ -346,6 +347,7 @@ fn namespaces(t: &Token) -> String {
             &t.namespaces,
             "none: a blank token (bind RBAC to its Kubernetes user)",
         ),
+        TokenKind::Scim => "none: SCIM provisioning only".to_string(),
     }
 }
 
@@ -372,12 +374,13 @@ pub fn token_table(tokens: &[Token]) -> String {
             // An org token's owner is the account made for it: say whose it is instead.
             match tok.kind {
                 TokenKind::Personal => tok.owner.name.clone(),
-                TokenKind::Org => "(organization)".to_string(),
+                TokenKind::Org | TokenKind::Scim => "(organization)".to_string(),
             },
             tok.display_prefix.clone(),
             match tok.kind {
                 TokenKind::Personal => scope(&tok.namespaces, "all"),
                 TokenKind::Org => scope(&tok.namespaces, "(blank)"),
+                TokenKind::Scim => "(SCIM)".to_string(),
             },
             table::optional_time(tok.expires_at, "never"),
             table::optional_time(tok.last_used_at, ""),

@@ -30,7 +30,7 @@ fn role(role: &warden_core::catalog::Role) -> m::Role {
     }
 }
 
-/// The catalog's 19 roles.
+/// The catalog's 20 roles: spec section 3's 19 and `scim-provisioner`.
 ///
 /// Needs `iam.roles.list`.
 #[utoipa::path(get, path = "/v1/roles", tag = "roles",

@@ -91,7 +91,7 @@ fn info(s: &Service, session: &SessionCaller) -> Option<m::SessionInfo> {
     })
 }
 
-fn set_cookie(s: &Service, value: &str, max_age_secs: i64) -> Option<HeaderValue> {
+pub(crate) fn set_cookie(s: &Service, value: &str, max_age_secs: i64) -> Option<HeaderValue> {
     let secure = if s.settings().public_url.starts_with("https://") {
         "; Secure"
     } else {

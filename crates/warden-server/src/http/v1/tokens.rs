@@ -35,6 +35,7 @@ pub(super) fn token(state: &OrgState, token: &ApiToken, last_used_at: Option<i64
         kind: match token.kind {
             warden_core::TokenKind::Personal => m::TokenKind::Personal,
             warden_core::TokenKind::Org => m::TokenKind::Org,
+            warden_core::TokenKind::Scim => m::TokenKind::Scim,
         },
         namespaces: by_name(token.scope.namespaces.iter().map(|id| m::ScopeItem {
             id: id.to_string(),

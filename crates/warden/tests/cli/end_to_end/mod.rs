@@ -398,17 +398,17 @@ fn policies(j: &Journey) -> String {
 fn catalog(j: &Journey) {
     let cli = |args: &[&str]| j.cli(args);
     let roles = cli(&["roles", "list"]).ok().stdout;
-    assert_eq!(roles.lines().count(), 1 + 19, "{roles}");
+    assert_eq!(roles.lines().count(), 1 + 20, "{roles}");
     assert!(roles.lines().next().unwrap().starts_with("ID"));
     let roles = cli(&["roles", "list", "-o", "json"]).ok().json();
-    assert_eq!(roles["items"].as_array().unwrap().len(), 19);
+    assert_eq!(roles["items"].as_array().unwrap().len(), 20);
     assert!(cli(&["roles", "get", "iam-admin"])
         .ok()
         .stdout
         .contains("iam.users.invite"));
     cli(&["roles", "get", "no-such-role"]).fails_with("404 not_found");
     let catalog = cli(&["catalog", "-o", "json"]).ok().json();
-    assert_eq!(catalog["roles"].as_array().unwrap().len(), 19);
+    assert_eq!(catalog["roles"].as_array().unwrap().len(), 20);
     assert!(catalog["namespace_permissions"]
         .as_array()
         .unwrap()
