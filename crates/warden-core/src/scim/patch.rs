@@ -5,7 +5,6 @@
 //!
 //! A request is atomic: [`apply`] changes the resource only when every operation succeeds.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::filter::Filter;
@@ -13,162 +12,15 @@ use super::path::{self, Place, Target};
 use super::schema::{AttributeSchema, ResourceSchema};
 use super::{echo, member, member_key, ScimError, ScimErrorKind};
 
+mod request;
 mod values;
+
+pub use request::{PatchOp, PatchOperation, PatchRequest, MAX_OPERATIONS, PATCH_OP_URN};
 
 use values::{
     coerce, coerce_single, guard, guard_element, identity, index_by_identity, invalid_value,
     is_assigned, keep_one_primary, merge_into_existing, set_member,
 };
-
-/// The `schemas` value every PATCH body carries.
-pub const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-/// The most operations one request may carry.
-pub const MAX_OPERATIONS: usize = 1000;
-
-/// A PATCH body. Deserializing checks it ([`PatchRequest::from_value`]'s rules).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "Value")]
-pub struct PatchRequest {
-    pub schemas: Vec<String>,
-    #[serde(rename = "Operations")]
-    pub operations: Vec<PatchOperation>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PatchOperation {
-    pub op: PatchOp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PatchOp {
-    Add,
-    Remove,
-    Replace,
-}
-
-impl PatchOp {
-    fn as_str(self) -> &'static str {
-        match self {
-            PatchOp::Add => "add",
-            PatchOp::Remove => "remove",
-            PatchOp::Replace => "replace",
-        }
-    }
-}
-
-fn syntax(detail: impl Into<String>) -> ScimError {
-    ScimError::new(ScimErrorKind::InvalidSyntax, detail)
-}
-
-impl PatchRequest {
-    /// Parses a PATCH body; refusals are `invalidSyntax`.
-    pub fn from_json(body: &str) -> Result<PatchRequest, ScimError> {
-        let value: Value = serde_json::from_str(body)
-            .map_err(|e| syntax(format!("the PATCH body is not JSON: {e}")))?;
-        PatchRequest::from_value(value)
-    }
-
-    /// Checks a PATCH body: an object whose `schemas` holds [`PATCH_OP_URN`] and whose
-    /// `Operations` holds 1 to [`MAX_OPERATIONS`] objects, each with an `op` of add,
-    /// remove or replace (in any case), an optional string `path` (empty means none) and an
-    /// optional `value`. Member names are matched ignoring case.
-    pub fn from_value(body: Value) -> Result<PatchRequest, ScimError> {
-        let Value::Object(mut body) = body else {
-            return Err(syntax("the PATCH body must be a JSON object"));
-        };
-        let schemas = match member(&body, "schemas").map(|(_, v)| v) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect::<Vec<_>>(),
-            _ => Vec::new(),
-        };
-        if !schemas.iter().any(|s| s.eq_ignore_ascii_case(PATCH_OP_URN)) {
-            return Err(syntax(format!(
-                "the PATCH body's \"schemas\" must be [\"{PATCH_OP_URN}\"]"
-            )));
-        }
-        let key = member_key(&body, "Operations");
-        let operations = match key.and_then(|k| body.remove(&k)) {
-            Some(Value::Array(items)) => items,
-            _ => {
-                return Err(syntax(
-                    "the PATCH body must have \"Operations\": a list of {\"op\", \"path\", \"value\"} objects",
-                ))
-            }
-        };
-        if operations.is_empty() {
-            return Err(syntax("\"Operations\" is empty: there is nothing to do"));
-        }
-        if operations.len() > MAX_OPERATIONS {
-            return Err(ScimError::new(
-                ScimErrorKind::TooMany,
-                format!(
-                    "{} operations in one PATCH; at most {MAX_OPERATIONS} are accepted: send several requests",
-                    operations.len()
-                ),
-            ));
-        }
-        let operations = operations
-            .into_iter()
-            .enumerate()
-            .map(|(index, operation)| operation_from(index + 1, operation))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(PatchRequest {
-            schemas,
-            operations,
-        })
-    }
-}
-
-impl TryFrom<Value> for PatchRequest {
-    type Error = ScimError;
-
-    fn try_from(body: Value) -> Result<PatchRequest, ScimError> {
-        PatchRequest::from_value(body)
-    }
-}
-
-fn operation_from(number: usize, operation: Value) -> Result<PatchOperation, ScimError> {
-    let Value::Object(mut operation) = operation else {
-        return Err(syntax(format!("operation {number} must be a JSON object")));
-    };
-    let mut take = |name: &str| member_key(&operation, name).and_then(|k| operation.remove(&k));
-    let op = match take("op") {
-        Some(Value::String(op)) if op.eq_ignore_ascii_case("add") => PatchOp::Add,
-        Some(Value::String(op)) if op.eq_ignore_ascii_case("remove") => PatchOp::Remove,
-        Some(Value::String(op)) if op.eq_ignore_ascii_case("replace") => PatchOp::Replace,
-        Some(Value::String(op)) => {
-            return Err(syntax(format!(
-                "operation {number}: op '{}' is not add, remove or replace",
-                echo(&op)
-            )))
-        }
-        _ => {
-            return Err(syntax(format!(
-                "operation {number} has no \"op\" (add, remove or replace)"
-            )))
-        }
-    };
-    let path = match take("path") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(path)) if path.trim().is_empty() => None,
-        Some(Value::String(path)) => Some(path),
-        Some(_) => {
-            return Err(syntax(format!(
-                "operation {number}: \"path\" must be a string"
-            )))
-        }
-    };
-    let value = take("value");
-    Ok(PatchOperation { op, path, value })
-}
 
 /// Applies `request` to `resource` (a User's or Group's SCIM JSON object) per RFC 7644
 /// §3.5.2, operation after operation. On error `resource` is unchanged and the detail
@@ -584,12 +436,14 @@ fn remove_selected(
 ) -> Result<(), ScimError> {
     match &target.sub {
         None => {
-            let mut position = 0;
-            items.retain(|_| {
-                let keep = !selected.contains(&position);
-                position += 1;
-                keep
-            });
+            let mut doomed = vec![false; items.len()];
+            for &position in selected {
+                if let Some(flag) = doomed.get_mut(position) {
+                    *flag = true;
+                }
+            }
+            let mut flags = doomed.into_iter();
+            items.retain(|_| !flags.next().unwrap_or(false));
         }
         Some(sub) => {
             for &position in selected {
@@ -631,7 +485,9 @@ fn write_selected(
         None => element_value(value)?,
     };
     if selected.is_empty() {
-        if op == PatchOp::Replace {
+        // RFC 7644 §3.5.2.3: a replace whose filter matches no value fails, but one of an
+        // attribute without any value is an add.
+        if op == PatchOp::Replace && !items.is_empty() {
             return Err(ScimError::new(
                 ScimErrorKind::NoTarget,
                 format!("no value of '{shown}' matches the path's filter"),

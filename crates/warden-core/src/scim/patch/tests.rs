@@ -455,6 +455,12 @@ fn unknown_attributes_are_invalid_path() {
 
 #[test]
 fn a_filter_that_matches_nothing_on_replace_is_no_target() {
+    // Without any value yet, the replace is an add (RFC 7644 §3.5.2.3).
+    let added = patch_user(r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"phoneNumbers[type eq \"work\"].value","value":"+1 555 0199"}]}"#).unwrap();
+    assert_eq!(
+        added["phoneNumbers"],
+        json!([{"type": "work", "value": "+1 555 0199"}])
+    );
     refused(
         patch_user(
             r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"emails[type eq \"other\"].value","value":"x@example.com"}]}"#,
