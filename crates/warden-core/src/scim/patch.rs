@@ -120,7 +120,11 @@ fn apply_members(
                     ScimErrorKind::InvalidPath => ScimErrorKind::InvalidValue,
                     other => other,
                 },
-                detail: format!("in the value, {}", error.detail),
+                // A member of the value is named like a path, but it is not the "path".
+                detail: format!(
+                    "value: {}",
+                    error.detail.strip_prefix("path: ").unwrap_or(&error.detail)
+                ),
             })?
         };
         apply_target(resource, op, &target, Some(value), schema)?;

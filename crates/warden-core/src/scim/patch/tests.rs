@@ -449,7 +449,7 @@ fn unknown_attributes_are_invalid_path() {
             r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","value":{"favoriteColor":"blue"}}]}"#,
         ),
         ScimErrorKind::InvalidValue,
-        "in the value, path: unknown attribute 'favoriteColor'",
+        "operation 1 (add): value: unknown attribute 'favoriteColor' of a User",
     );
 }
 
