@@ -545,6 +545,7 @@ pub(crate) fn check(filter: &Filter, scope: &Scope<'_>, syntax: Syntax) -> Resul
         Filter::ValuePath(reference, inner) => {
             let attribute = resolve_schema(reference, scope, syntax)?;
             if let Some(attribute) = attribute {
+                let reference = echo(&reference.to_string());
                 if !attribute.multi_valued && attribute.ty != AttrType::Complex {
                     return Err(syntax.error(format!(
                         "'{reference}' is a single value; [...] selects values of a multi-valued or complex attribute"
@@ -568,6 +569,7 @@ fn check_comparison(
     syntax: Syntax,
 ) -> Result<(), ScimError> {
     let op_name = op.as_str();
+    let reference = echo(&reference.to_string());
     if op.is_ordering() && matches!(literal, Literal::Bool(_) | Literal::Null) {
         return Err(syntax.error(format!(
             "'{op_name}' orders strings, numbers and dates; it cannot compare '{reference}' with true, false or null"

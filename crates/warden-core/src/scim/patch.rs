@@ -239,7 +239,7 @@ fn operate(
     let before = attribute
         .filter(|a| a.mutability != super::Mutability::ReadWrite || a.required)
         .map(|_| current.clone());
-    let shown = target.name();
+    let shown = echo(&target.name());
     let result = match &target.filter {
         Some(filter) => {
             operate_filtered(&mut current, attribute, op, filter, target, value, &shown)

@@ -427,6 +427,14 @@ fn untrusted_input_is_bounded() {
     let error = refused(&garbage);
     assert!(error.detail.contains(&"q".repeat(100)));
     assert!(!error.detail.contains(&"q".repeat(101)));
+    let long_urn = format!("urn:example:ext:1.0:Badge:{} co 5", "y".repeat(3000));
+    let error = refused(&long_urn);
+    assert!(
+        error.detail.contains("'co' compares strings"),
+        "{}",
+        error.detail
+    );
+    assert!(error.detail.len() < 300, "{}", error.detail);
     // Nothing panics on odd input.
     for odd in [
         "",
@@ -494,4 +502,74 @@ fn schema_refusals() {
     .is_ok());
     assert!(Filter::parse_for(r#"members.value eq "x""#, &ResourceSchema::user()).is_err());
     assert!(Filter::parse_for(r#"members.value eq "x""#, &ResourceSchema::group()).is_ok());
+}
+
+mod never_panics {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use crate::scim::{apply, Filter, PatchOp, PatchOperation, PatchRequest, ResourceSchema};
+
+    /// Text made mostly of the grammar's own pieces, so that many inputs get deep into it.
+    fn filterish() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("userName".to_string()),
+            Just("emails".to_string()),
+            Just("members".to_string()),
+            Just("name.givenName".to_string()),
+            Just("urn:ietf:params:scim:schemas:core:2.0:User:userName".to_string()),
+            Just("urn:example:ext:1.0:X:a".to_string()),
+            Just(" eq ".to_string()),
+            Just(" gt ".to_string()),
+            Just(" co ".to_string()),
+            Just(" pr".to_string()),
+            Just(" and ".to_string()),
+            Just(" or ".to_string()),
+            Just("not ".to_string()),
+            Just("(".to_string()),
+            Just(")".to_string()),
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just(".".to_string()),
+            Just("\"x\"".to_string()),
+            Just("true".to_string()),
+            Just("null".to_string()),
+            Just("1.5".to_string()),
+            "[ -~]{0,3}",
+            "\\PC{0,2}",
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn filters_and_paths(text in filterish()) {
+            let user = ResourceSchema::user();
+            let resource = json!({
+                "userName": "x", "emails": [{"value": "x", "type": "work"}],
+                "name": {"givenName": "x"}, "urn:example:ext:1.0:X": {"a": [1, "x", null]}
+            });
+            if let Ok(filter) = Filter::parse(&text) {
+                let _ = filter.check(&user);
+                let _ = filter.matches(&resource, &user);
+                let _ = filter.equality_on("userName");
+            }
+            for op in [PatchOp::Add, PatchOp::Replace, PatchOp::Remove] {
+                let request = PatchRequest {
+                    schemas: vec![crate::scim::PATCH_OP_URN.to_string()],
+                    operations: vec![PatchOperation {
+                        op,
+                        path: Some(text.clone()),
+                        value: Some(json!([{"value": "y", "type": "home", "primary": "true"}])),
+                    }],
+                };
+                let mut patched = resource.clone();
+                if apply(&mut patched, &request, &user).is_err() {
+                    prop_assert_eq!(&patched, &resource);
+                }
+            }
+        }
+    }
 }

@@ -655,3 +655,25 @@ fn serde_reads_and_writes_the_wire_form() {
     );
     assert!(serde_json::from_str::<PatchRequest>(r#"{"schemas":[],"Operations":[]}"#).is_err());
 }
+
+#[test]
+fn details_quote_little_of_a_long_request() {
+    let long_name = "x".repeat(3000);
+    let body = format!(
+        r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{{"op":"add","path":"urn:example:ext:1.0:Badge:{long_name}","value":"plain"}},{{"op":"add","path":"urn:example:ext:1.0:Badge:{long_name}.sub","value":1}}]}}"#
+    );
+    let error = patch_user(&body).unwrap_err();
+    assert_eq!(error.kind, ScimErrorKind::InvalidPath);
+    assert!(
+        error.detail.contains("has no sub-attributes"),
+        "{}",
+        error.detail
+    );
+    assert!(error.detail.len() < 250, "{}", error.detail);
+    let body = format!(
+        r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{{"op":"add","path":"{long_name}","value":1}}]}}"#
+    );
+    let error = patch_user(&body).unwrap_err();
+    assert_eq!(error.kind, ScimErrorKind::InvalidPath);
+    assert!(error.detail.len() < 250, "{}", error.detail);
+}
