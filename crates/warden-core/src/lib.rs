@@ -18,6 +18,7 @@ pub mod k8s;
 mod named_map;
 pub mod packed;
 pub mod resolve;
+pub mod scim;
 pub mod suggest;
 mod timestamp;
 pub mod token;
